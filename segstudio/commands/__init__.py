@@ -1,0 +1,1 @@
+"""Implementations of the CLI subcommands: each module has add_arguments(parser) and run(args)."""
