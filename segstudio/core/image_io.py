@@ -127,6 +127,8 @@ def load_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
                 _check_pixels(path, img.width, img.height, max_pixels)
+                if _is_deep_multichannel_tiff(img):
+                    return _load_with_opencv(path, max_pixels)
                 img.load()
                 img = ImageOps.exif_transpose(img)
                 return _from_pil(path, img)
@@ -148,6 +150,15 @@ def load_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise ImageLoadError(path, reason) from exc
     except MemoryError as exc:
         raise ImageLoadError(path, "not enough memory to decode it") from exc
+
+
+def _is_deep_multichannel_tiff(img: Image.Image) -> bool:
+    """Pillow reads 16-bit/float RGB TIFFs as 8-bit RGB, losing data; OpenCV reads them right."""
+    if img.format != "TIFF" or img.mode.startswith("I") or img.mode == "F":
+        return False
+    bits = getattr(img, "tag_v2", {}).get(258, (8,))
+    bits = bits if isinstance(bits, tuple) else (bits,)
+    return any(int(b) > 8 for b in bits)
 
 
 def _from_pil(path: Path, img: Image.Image) -> LoadedImage:
