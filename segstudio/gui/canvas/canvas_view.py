@@ -1,0 +1,430 @@
+"""CanvasView: the image with its mask and prediction overlays, zoom/pan, and the painting tools.
+
+Scene coordinates are image pixels (pixel (i, j) covers [i, i+1) x [j, j+1)). Nothing lives in
+the scene as items: ``drawBackground`` draws only the exposed part of three cached QImages (photo,
+prediction, mask) and ``drawForeground`` the brush-size circle and the polygon being drawn. A
+mask change (a brush dab, an undo) refreshes only its dirty rect of the overlay and asks the
+viewport to repaint only that rect, so a stroke costs the same on 8192x8192 as on 1024x1024.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from typing import Callable
+
+import numpy as np
+import shiboken6
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtWidgets import (
+    QAbstractSpinBox, QApplication, QFrame, QGraphicsScene, QGraphicsView, QLineEdit, QPlainTextEdit, QTextEdit,
+    QWidget,
+)
+
+from segstudio.core.image_io import LoadedImage
+from segstudio.core.mask_document import MaskDocument, Rect
+from segstudio.core.painting import MAX_BRUSH, MIN_BRUSH, brush_center
+from segstudio.gui.canvas.layers import ImageLayer, MaskLayer, PredictionLayer, draw_layer
+from segstudio.gui.canvas.navigation import ZoomPanMixin
+from segstudio.gui.canvas.tools import TOOL_CLASSES, TOOL_NAMES, Tool
+
+#: From this zoom on, faint lines show the pixel grid.
+GRID_ZOOM = 24.0
+BACKGROUND = QColor(40, 40, 44)
+
+
+class CanvasView(ZoomPanMixin, QGraphicsView):
+    """Shows an image, its editable mask and a prediction; paints into the mask with the current tool."""
+
+    cursorMoved = Signal(int, int)
+    editFinished = Signal()
+    classPicked = Signal(int)
+    toolChanged = Signal(str)
+    brushSizeChanged = Signal(int)
+    zoomChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setCacheMode(QGraphicsView.CacheModeFlag.CacheNone)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontSavePainterState, True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMouseTracking(True)
+        self.viewport().setMouseTracking(True)
+        self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+
+        self._image: LoadedImage | None = None
+        self._document: MaskDocument | None = None
+        self._image_layer: ImageLayer | None = None
+        self._mask_layer: MaskLayer | None = None
+        self._pred_layer: PredictionLayer | None = None
+        self._has_prediction = False
+        self._colors: list[tuple[int, int, int]] = []
+        self._current_class = 1
+        self._brush_size = 16
+        self._wand_tolerance = 32
+        self._zoom = 1.0
+        self._auto_fit = True
+        self._mask_opacity = 0.5
+        self._pred_opacity = 0.5
+        self._mask_visible = True
+        self._pred_visible = True
+        self._hover: QPointF | None = None  # scene position of the mouse, None when outside
+        self._last_cursor = (-1, -1)
+        self._pan_from: QPointF | None = None
+        self._space = False
+        self._tools: dict[str, Tool] = {name: cls(self) for name, cls in TOOL_CLASSES.items()}
+        self._tool = self._tools["brush"]
+        #: Keyboard modifiers of the last mouse press (Shift+click draws a straight brush line).
+        self.modifiers = Qt.KeyboardModifier.NoModifier
+        self._listener = _document_listener(self)
+        #: Number of paint events so far (benchmarks check that a repaint really happened).
+        self.paint_count = 0
+        self.last_paint_rect = QRect()
+
+    # ---------------------------------------------------------------- content
+    def set_image(self, image: LoadedImage | None, document: MaskDocument | None) -> None:
+        """Show ``image`` with ``document`` as its editable mask (either may be None; None image clears).
+
+        A new image is fitted to the window; setting the same image again (e.g. with another
+        document) keeps the zoom and scroll position.
+        """
+        same_image = image is not None and image is self._image
+        self._tool.cancel()
+        if self._document is not None:
+            self._document.unlisten(self._listener)
+        if image is None:
+            document = None
+        if image is not None and document is not None and document.shape != image.shape:
+            raise ValueError(f"mask shape {document.shape} differs from the image's {image.shape}")
+        self._image, self._document = image, document
+        self._has_prediction = False
+        if image is None:
+            self._image_layer = self._mask_layer = self._pred_layer = None
+            self.scene().setSceneRect(QRectF(0, 0, 1, 1))
+            self._update_scene_rect()
+        else:
+            if not same_image or self._image_layer is None:
+                self._image_layer = ImageLayer(image.rgb)
+            self._pred_layer = PredictionLayer(image.width, image.height)
+            self._pred_layer.set_colors(self._colors)
+            self._mask_layer = None
+            if document is not None:
+                self._mask_layer = MaskLayer(image.width, image.height)
+                self._mask_layer.set_colors(self._colors)
+                self._mask_layer.write(document.mask)
+                document.listen(self._listener)
+            if not same_image:
+                self.scene().setSceneRect(QRectF(0, 0, image.width, image.height))
+                self._update_scene_rect()
+                self.fit_to_window()
+        self._set_hover(self._hover)
+        self.viewport().update()
+
+    def image(self) -> LoadedImage | None:
+        return self._image
+
+    def image_rgb(self) -> np.ndarray | None:
+        return None if self._image is None else self._image.rgb
+
+    def document(self) -> MaskDocument | None:
+        return self._document
+
+    def set_prediction(self, mask: np.ndarray | None, confidence: np.ndarray | None = None) -> None:
+        """Show a predicted class mask (255 = no prediction); low-confidence pixels are dimmed."""
+        if mask is None or self._pred_layer is None:
+            self._has_prediction = False
+        else:
+            if self._image is not None and tuple(mask.shape) != self._image.shape:
+                raise ValueError(f"prediction shape {mask.shape} differs from the image's {self._image.shape}")
+            self._pred_layer.set_prediction(mask, confidence)
+            self._has_prediction = True
+        self.viewport().update()
+
+    @property
+    def has_prediction(self) -> bool:
+        return self._has_prediction
+
+    def set_class_colors(self, colors: list[tuple[int, int, int]]) -> None:
+        self._colors = [tuple(int(c) for c in rgb) for rgb in colors]  # type: ignore[misc]
+        for layer in (self._mask_layer, self._pred_layer):
+            if layer is not None:
+                layer.set_colors(self._colors)
+        self.viewport().update()
+
+    def class_color(self, class_id: int) -> QColor:
+        """The display colour of a class (grey for ids without one)."""
+        if 0 <= class_id < len(self._colors):
+            return QColor(*self._colors[class_id])
+        return QColor(160, 160, 160)
+
+    @property
+    def current_class(self) -> int:
+        return self._current_class
+
+    def set_current_class(self, class_id: int) -> None:
+        self._current_class = int(class_id)
+
+    # ---------------------------------------------------------------- tools
+    @property
+    def tool(self) -> str:
+        return self._tool.name
+
+    def set_tool(self, name: str) -> None:
+        """Switch tool: one of brush, eraser, polygon, fill, wand, picker."""
+        if name not in self._tools:
+            raise ValueError(f"unknown tool {name!r}; expected one of {', '.join(TOOL_NAMES)}")
+        if name == self._tool.name:
+            return
+        self._tool.cancel()
+        self._update_brush_cursor()
+        self._tool = self._tools[name]
+        self._update_brush_cursor()
+        self.toolChanged.emit(name)
+
+    @property
+    def brush_size(self) -> int:
+        return self._brush_size
+
+    @brush_size.setter
+    def brush_size(self, size: int) -> None:
+        size = max(MIN_BRUSH, min(MAX_BRUSH, int(size)))
+        if size == self._brush_size:
+            return
+        self._update_brush_cursor()
+        self._brush_size = size
+        self._update_brush_cursor()
+        self.brushSizeChanged.emit(size)
+
+    @property
+    def wand_tolerance(self) -> int:
+        return self._wand_tolerance
+
+    @wand_tolerance.setter
+    def wand_tolerance(self, value: int) -> None:
+        self._wand_tolerance = max(0, min(255, int(value)))
+
+    def begin_edit(self, label: str) -> None:
+        if self._document is not None:
+            self._document.begin_edit(label)
+
+    def finish_edit(self) -> None:
+        """Close the undo step; emits ``editFinished`` when it changed pixels."""
+        if self._document is not None and self._document.end_edit():
+            self.editFinished.emit()
+
+    # ---------------------------------------------------------------- overlays
+    def set_mask_opacity(self, v: float) -> None:
+        self._mask_opacity = max(0.0, min(1.0, float(v)))
+        self.viewport().update()
+
+    def set_prediction_opacity(self, v: float) -> None:
+        self._pred_opacity = max(0.0, min(1.0, float(v)))
+        self.viewport().update()
+
+    def set_mask_visible(self, on: bool) -> None:
+        self._mask_visible = bool(on)
+        self.viewport().update()
+
+    def set_prediction_visible(self, on: bool) -> None:
+        self._pred_visible = bool(on)
+        self.viewport().update()
+
+    @property
+    def mask_opacity(self) -> float:
+        return self._mask_opacity
+
+    @property
+    def prediction_opacity(self) -> float:
+        return self._pred_opacity
+
+    @property
+    def mask_visible(self) -> bool:
+        return self._mask_visible
+
+    @property
+    def prediction_visible(self) -> bool:
+        return self._pred_visible
+
+    # ---------------------------------------------------------------- mouse / keys
+    def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        button = event.button()
+        self.modifiers = event.modifiers()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space):
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+        elif self._image is not None:
+            self._tool.press(self.view_to_image(event.position()), button)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        pos = event.position()
+        if self._pan_from is not None:
+            d = pos - self._pan_from
+            self._pan_from = pos
+            self._auto_fit = False
+            self._scroll_by(-d.x(), -d.y())
+        scene = self.view_to_image(pos)
+        self._set_hover(scene)
+        if self._pan_from is None and self._image is not None:
+            self._tool.move(scene)
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+            self._pan_from = None
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if self._space else Qt.CursorShape.CrossCursor)
+        elif self._image is not None:
+            self._tool.release(self.view_to_image(event.position()), event.button())
+        event.accept()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
+        if self._image is None:
+            return
+        if self._tool.name == "polygon" and event.button() == Qt.MouseButton.LeftButton:
+            self._tool.double_click(self.view_to_image(event.position()))
+        else:  # other tools treat it as a second press
+            self.mousePressEvent(event)
+        event.accept()
+
+    def enterEvent(self, event) -> None:  # noqa: N802
+        # take the keyboard on hover ([ ] space Enter Escape) unless the user is typing somewhere
+        focus = QApplication.focusWidget()
+        typing = isinstance(focus, (QLineEdit, QAbstractSpinBox, QTextEdit, QPlainTextEdit))
+        if focus is not self and not typing:
+            self.setFocus(Qt.FocusReason.MouseFocusReason)
+        super().enterEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802
+        self._set_hover(None)
+        super().leaveEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        key = event.key()
+        if key == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self._space = True
+                self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+        elif key == Qt.Key.Key_BracketRight:
+            self.brush_size = max(self._brush_size + 1, round(self._brush_size * 1.2))
+        elif key == Qt.Key.Key_BracketLeft:
+            self.brush_size = min(self._brush_size - 1, round(self._brush_size / 1.2))
+        elif not self._tool.key(key):
+            super().keyPressEvent(event)
+            return
+        event.accept()
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            if self._pan_from is None:
+                self.viewport().setCursor(Qt.CursorShape.CrossCursor)
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802
+        self._space = False
+        super().focusOutEvent(event)
+
+    def _set_hover(self, scene: QPointF | None) -> None:
+        self._update_brush_cursor()
+        self._hover = scene
+        self._update_brush_cursor()
+        cursor = (-1, -1)
+        if scene is not None and self._image is not None:
+            x, y = math.floor(scene.x()), math.floor(scene.y())
+            if 0 <= x < self._image.width and 0 <= y < self._image.height:
+                cursor = (x, y)
+        if cursor != self._last_cursor:
+            self._last_cursor = cursor
+            self.cursorMoved.emit(*cursor)
+
+    # ---------------------------------------------------------------- painting
+    def _on_document_changed(self, rect: Rect) -> None:
+        if self._mask_layer is not None and self._document is not None:
+            self._mask_layer.update_from(self._document.mask, rect)
+            self._update_image_rect(QRectF(rect[0], rect[1], rect[2] - rect[0], rect[3] - rect[1]))
+
+    def _update_image_rect(self, rect: QRectF) -> None:
+        """Repaint only the viewport area showing image rect ``rect``."""
+        view_rect = self.viewportTransform().mapRect(rect).toAlignedRect().adjusted(-2, -2, 2, 2)
+        self.viewport().update(view_rect.intersected(QRect(QPoint(0, 0), self.viewport().size())))
+
+    def _brush_rect(self) -> QRectF | None:
+        if self._hover is None or not self._tool.shows_brush:
+            return None
+        cx, cy = brush_center(self._hover.x(), self._hover.y(), self._brush_size)
+        r = self._brush_size / 2.0
+        return QRectF(cx - r, cy - r, 2 * r, 2 * r)
+
+    def _update_brush_cursor(self) -> None:
+        rect = self._brush_rect()
+        if rect is not None:
+            self._update_image_rect(rect.adjusted(-2 / self._zoom, -2 / self._zoom, 2 / self._zoom, 2 / self._zoom))
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        self.paint_count += 1
+        self.last_paint_rect = event.rect()
+        super().paintEvent(event)
+
+    def _draw_pixel_grid(self, painter: QPainter, rect: QRectF) -> None:
+        """Faint lines between image pixels, in the exposed part only (high zoom)."""
+        assert self._image is not None
+        x0, y0 = max(0, math.floor(rect.left())), max(0, math.floor(rect.top()))
+        x1, y1 = min(self._image.width, math.ceil(rect.right())), min(self._image.height, math.ceil(rect.bottom()))
+        if x0 > x1 or y0 > y1:
+            return
+        pen = QPen(QColor(255, 255, 255, 45), 0)
+        painter.setPen(pen)
+        lines = [QLineF(x, y0, x, y1) for x in range(x0, x1 + 1)]
+        lines += [QLineF(x0, y, x1, y) for y in range(y0, y1 + 1)]
+        painter.drawLines(lines)
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        painter.fillRect(rect, BACKGROUND)
+        if self._image_layer is None:
+            return
+        # crisp pixels when zoomed in; smooth sampling only when zoomed out
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1.0)
+        level, scale = self._image_layer.level_for(self._zoom)
+        draw_layer(painter, level, rect, scale)
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        if self._has_prediction and self._pred_visible and self._pred_layer is not None and self._pred_opacity > 0:
+            painter.setOpacity(self._pred_opacity)
+            draw_layer(painter, self._pred_layer.qimage, rect)
+        if self._mask_visible and self._mask_layer is not None and self._mask_opacity > 0:
+            painter.setOpacity(self._mask_opacity)
+            draw_layer(painter, self._mask_layer.qimage, rect)
+        painter.setOpacity(1.0)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
+        if self._zoom >= GRID_ZOOM and self._image is not None:
+            self._draw_pixel_grid(painter, rect)
+        self._tool.draw(painter)
+        brush = self._brush_rect()
+        if brush is not None:
+            for color, width in ((QColor(0, 0, 0, 160), 3), (QColor(255, 255, 255), 1)):
+                pen = QPen(color, width)
+                pen.setCosmetic(True)
+                painter.setPen(pen)
+                painter.setBrush(Qt.BrushStyle.NoBrush)
+                painter.drawEllipse(brush)
+
+
+def _document_listener(canvas: CanvasView) -> Callable[[Rect], None]:
+    """A document callback that holds the canvas weakly and ignores it once the widget is gone."""
+    ref = weakref.ref(canvas)
+
+    def on_change(rect: Rect) -> None:
+        view = ref()
+        if view is not None and shiboken6.isValid(view):
+            view._on_document_changed(rect)
+
+    return on_change
