@@ -1,0 +1,326 @@
+"""Shared pieces of the interchange formats: reports, options, safe JSON, class mapping, placing files.
+
+Importers never overwrite what a project already holds unless ``overwrite`` is set; every problem
+with one file becomes a warning naming that file and the import goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from segstudio.core.atomic import atomic_write
+from segstudio.core.classes import IGNORE_INDEX, default_classes
+from segstudio.core.errors import ProjectError, SegstudioError
+from segstudio.core.mask_io import ValueMap
+from segstudio.core.paths import resolve_inside
+from segstudio.core.project import PROJECT_FILE, Project
+
+#: progress(done, total, what) - called after each file
+ProgressFn = Callable[[int, int, str], None]
+#: cancel() -> True to stop between files
+CancelFn = Callable[[], bool]
+
+IGNORE_LABEL = "__ignore__"
+BACKGROUND_LABELS = ("_background_", "background", "__background__")
+CLASS_FILES = ("class_names.txt", "labels.txt", "classes.txt")
+#: LabelMe / VOC JSON files above this size are refused (imageData can make them large).
+MAX_LABELME_JSON_BYTES = 256 * 1024 * 1024
+#: COCO annotation files above this size are refused.
+MAX_COCO_JSON_BYTES = 2 * 1024 * 1024 * 1024
+
+
+class FormatError(SegstudioError):
+    """The input as a whole is not valid for the format (nothing could be imported)."""
+
+
+@dataclass
+class ImportOptions:
+    """What the user chose for an import."""
+
+    overwrite: bool = False  # replace existing images/masks in the project
+    value_map: ValueMap | None = None  # mask folders: raw value -> class id
+    classes: list[str] | None = None  # accepted class names, in order (class 0 first)
+    max_json_bytes: int | None = None  # override the format's JSON size limit
+
+
+@dataclass
+class ImportReport:
+    """Outcome of an import: counts and one warning per problem, each naming its file."""
+
+    format: str
+    source: Path
+    imported: int = 0  # masks written
+    images_copied: int = 0
+    skipped: int = 0
+    existing: int = 0  # of the skipped: already in the project (masks or different images), not overwritten
+    classes_added: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+    def warn(self, path: str | Path, message: str) -> None:
+        self.warnings.append(f"{path}: {message}")
+
+    def summary(self) -> str:
+        text = (f"imported {self.imported} mask(s) from {self.format} ({self.images_copied} image(s) copied, "
+                f"{self.skipped} skipped, {len(self.warnings)} warning(s))")
+        if self.classes_added:
+            text += "; new classes: " + ", ".join(self.classes_added)
+        return text + ("; cancelled" if self.cancelled else "")
+
+
+@dataclass
+class ExportReport:
+    """Outcome of an export."""
+
+    format: str
+    dest: Path
+    exported: int = 0  # images written with their annotations
+    skipped: int = 0
+    warnings: list[str] = field(default_factory=list)
+    cancelled: bool = False
+
+    def warn(self, path: str | Path, message: str) -> None:
+        self.warnings.append(f"{path}: {message}")
+
+    def summary(self) -> str:
+        text = (f"exported {self.exported} image(s) as {self.format} to {self.dest} "
+                f"({self.skipped} skipped, {len(self.warnings)} warning(s))")
+        return text + ("; cancelled" if self.cancelled else "")
+
+
+def read_json_limited(path: str | Path, max_bytes: int) -> Any:
+    """Parse a JSON file no larger than ``max_bytes``; errors name the file and the position."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise FormatError(f"{path}: {size:,} bytes is over the {max_bytes:,}-byte limit for an annotation file")
+        with open(path, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise FormatError(f"{path}: over the {max_bytes:,}-byte limit for an annotation file")
+        return json.loads(data.decode("utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except UnicodeDecodeError:
+        raise FormatError(f"{path}: not UTF-8 text") from None
+    except RecursionError:
+        raise FormatError(f"{path}: JSON nested too deeply") from None
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def read_class_file(path: Path) -> list[str]:
+    """Class names, one per line (blank lines skipped)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FormatError(f"{path}: cannot read class names ({exc})") from None
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def find_class_file(folder: Path) -> Path | None:
+    """class_names.txt / labels.txt / classes.txt directly in ``folder``."""
+    for name in CLASS_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def open_or_create_project(path: str | Path) -> tuple[Project, bool]:
+    """Open the import target, creating the folder if needed.
+
+    Returns (project, fresh): ``fresh`` means it has no segstudio.json and no masks yet, so the
+    import may set its class list.
+    """
+    root = Path(path)
+    if root.exists() and not root.is_dir():
+        raise ProjectError(f"{root} is not a folder")
+    if not root.exists():
+        root.mkdir(parents=True)
+        (root / "images").mkdir()
+    project = Project.open(root)
+    masks = project.masks_dir
+    fresh = not (root / PROJECT_FILE).exists() and not (masks.is_dir() and any(masks.rglob("*.png")))
+    return project, fresh
+
+
+def is_background_label(name: str) -> bool:
+    return name.strip().lower() in BACKGROUND_LABELS
+
+
+class ClassResolver:
+    """Maps label names from a source to the project's class ids, adding classes where allowed.
+
+    ``accepted`` (from --classes or the source's class file) limits the labels: others are
+    unknown (None). '__ignore__' is 255; '_background_'/'background' and the name of the
+    project's class 0 are class 0.
+    """
+
+    def __init__(self, project: Project, fresh: bool, accepted: list[str] | None) -> None:
+        self.project = project
+        self.added: list[str] = []
+        self.accepted = None
+        if accepted is not None:
+            self.accepted = {n for n in accepted if n != IGNORE_LABEL}
+        if fresh:
+            names = [n.strip() for n in (accepted or []) if n.strip() and n.strip() != IGNORE_LABEL]
+            if names and is_background_label(names[0]):
+                names[0] = "background"
+            if not names:
+                names = ["background"]
+            seen: list[str] = []
+            for n in names:
+                if n not in seen:
+                    seen.append(n)
+            if len(seen) > 255:
+                raise FormatError("too many classes: a project holds at most 255")
+            project.classes = default_classes(seen)  # saved with the first new class or by finish_import
+
+    def _add(self, name: str) -> int:
+        if self.project.num_classes >= 255:
+            raise FormatError("too many classes: a project holds at most 255")
+        info = self.project.add_class(name)
+        self.added.append(name)
+        return info.id
+
+    def id_for(self, name: str) -> int | None:
+        """Class id for a label, 255 for '__ignore__', None when the label is unknown."""
+        name = str(name).strip()
+        if name == IGNORE_LABEL:
+            return IGNORE_INDEX
+        if self.accepted is not None and name not in self.accepted and not is_background_label(name):
+            return None
+        names = self.project.class_names
+        if name in names:
+            return names.index(name)
+        if is_background_label(name):
+            return 0
+        if not name:
+            return None
+        return self._add(name)
+
+
+def finish_import(project: Project, report: ImportReport) -> ImportReport:
+    """Save the project's class list when anything was imported; fill in the report."""
+    if report.imported or report.images_copied:
+        project.save()
+    return report
+
+
+def image_dest(project: Project, rel_id: str) -> Path:
+    """Where an imported image goes inside the project (refusing ids that escape it).
+
+    A leading 'images/' folder is dropped: the project keeps its images in images/ already.
+    """
+    if rel_id.startswith("images/") and len(rel_id) > len("images/"):
+        rel_id = rel_id[len("images/"):]
+    return resolve_inside(project.images_dir, rel_id)
+
+
+def _same_file_content(a: Path, b: Path) -> bool:
+    try:
+        if a.resolve() == b.resolve():
+            return True
+        if a.stat().st_size != b.stat().st_size:
+            return False
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            while True:
+                ca, cb = fa.read(1 << 20), fb.read(1 << 20)
+                if ca != cb:
+                    return False
+                if not ca:
+                    return True
+    except OSError:
+        return False
+
+
+def mask_is_free(project: Project, dest: Path, overwrite: bool, report: ImportReport, source: Path) -> bool:
+    """False (with a warning) when the image already has a mask and overwriting was not asked for."""
+    if overwrite or not project.mask_path(dest).exists():
+        return True
+    report.warn(source, f"the project already has a mask for {project.image_id(dest)}; skipped "
+                        "(use --overwrite to replace it)")
+    report.skipped += 1
+    report.existing += 1
+    return False
+
+
+def place_image(project: Project, dest: Path, report: ImportReport, source: Path, *,
+                src_file: Path | None = None, data: bytes | None = None, overwrite: bool = False) -> bool:
+    """Copy an image (a file or bytes) to ``dest`` in the project; never replaces a different one
+    unless ``overwrite``. Returns False (with a warning naming ``source``) when it was skipped."""
+    if dest.exists():
+        if src_file is not None and _same_file_content(src_file, dest):
+            return True
+        if data is not None and dest.is_file() and dest.stat().st_size == len(data) and dest.read_bytes() == data:
+            return True
+        if not overwrite:
+            report.warn(source, f"a different image {project.image_id(dest)} is already in the project; skipped "
+                                "(use --overwrite to replace it)")
+            report.skipped += 1
+            report.existing += 1
+            return False
+    if src_file is not None:
+        copy_file(src_file, dest)
+    elif data is not None:
+        atomic_write(dest, lambda fh: fh.write(data))
+    else:  # pragma: no cover - programming error
+        raise ValueError("place_image needs src_file or data")
+    report.images_copied += 1
+    return True
+
+
+def copy_file(src: Path, dst: Path) -> None:
+    """Atomic copy of a file (nothing to do when ``dst`` is ``src``)."""
+    if dst.exists() and dst.resolve() == src.resolve():
+        return
+
+    def write(fh):
+        with open(src, "rb") as fsrc:
+            shutil.copyfileobj(fsrc, fh)
+
+    atomic_write(dst, write)
+
+
+def relative_posix(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` with '/' separators."""
+    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+
+
+def split_train_val(items: list, val_every: int = 5) -> tuple[list, list]:
+    """Deterministic split: every ``val_every``-th item goes to val (none when there are few)."""
+    if len(items) < val_every:
+        return list(items), []
+    train = [x for i, x in enumerate(items) if i % val_every != val_every - 1]
+    val = [x for i, x in enumerate(items) if i % val_every == val_every - 1]
+    return train, val
+
+
+def prepare_export_dest(dest: str | Path, overwrite: bool, marker: str) -> Path:
+    """Create the export folder; refuse to write into a non-empty one that holds ``marker``
+    (a previous export) unless ``overwrite``."""
+    dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise FormatError(f"{dest} is not a folder")
+    if (dest / marker).exists() and not overwrite:
+        raise FormatError(f"{dest} already holds an export ({marker}); use --overwrite to replace it")
+    dest.mkdir(parents=True, exist_ok=True)
+    return dest
+
+
+def check_cancel(cancel: CancelFn | None, report: ImportReport | ExportReport) -> bool:
+    if cancel is not None and cancel():
+        report.cancelled = True
+        return True
+    return False
+
+
+def notify(progress: ProgressFn | None, done: int, total: int, what: str) -> None:
+    if progress is not None:
+        progress(done, total, what)

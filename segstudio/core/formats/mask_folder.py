@@ -1,0 +1,114 @@
+"""Plain mask folders: SOURCE/images/** with SOURCE/masks/** (same relative path and stem).
+
+Masks may be binary 0/255 or index images. Anything that is not a segstudio palette mask needs
+a value-to-class mapping (``--mask-map 0:0,255:1``) unless every value is already a class id;
+a 255 is never silently taken for "unlabeled".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from segstudio.core.classes import IGNORE_INDEX, default_color
+from segstudio.core.errors import SegstudioError
+from segstudio.core.formats.common import (
+    CancelFn, ClassResolver, FormatError, ImportOptions, ImportReport, ProgressFn, check_cancel,
+    finish_import, image_dest, mask_is_free, notify, open_or_create_project, place_image, relative_posix,
+)
+from segstudio.core.image_io import is_image_file, read_image_size
+from segstudio.core.mask_io import read_mask
+from segstudio.core.paths import natural_key
+
+MASK_DIRS = ("masks", "labels", "annotations", "SegmentationClass")
+IMAGE_DIRS = ("images", "imgs", "JPEGImages")
+MASK_SUFFIXES = (".png", ".tif", ".tiff", ".bmp")
+
+
+def _find_dir(source: Path, names: tuple[str, ...], what: str) -> Path:
+    for name in names:
+        if (source / name).is_dir():
+            return source / name
+    raise FormatError(f"{source}: no {what} folder ({' or '.join(n + '/' for n in names)})")
+
+
+def find_mask_for(image_rel: str, masks_dir: Path) -> Path | None:
+    """masks/<rel stem>.png (or .tif/.bmp, or <stem>_mask.png) for an image's relative path."""
+    stem = Path(image_rel).with_suffix("")
+    for candidate in [stem.as_posix() + s for s in MASK_SUFFIXES] + [stem.as_posix() + "_mask.png"]:
+        path = masks_dir / candidate
+        if path.is_file():
+            return path
+    return None
+
+
+def _list_images(folder: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        found += [Path(dirpath) / f for f in filenames if is_image_file(f) and not f.startswith(".")]
+    return sorted(found, key=lambda p: natural_key(relative_posix(p, folder)))
+
+
+def import_mask_folder(source: str | Path, project_path: str | Path, options: ImportOptions | None = None,
+                       progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> ImportReport:
+    """Import SOURCE/images + SOURCE/masks into a project (images without a mask come unlabeled)."""
+    options = options or ImportOptions()
+    source = Path(source)
+    if not source.is_dir():
+        raise FormatError(f"{source} is not a folder")
+    images_dir = _find_dir(source, IMAGE_DIRS, "images")
+    masks_dir = _find_dir(source, MASK_DIRS, "masks")
+    images = _list_images(images_dir)
+    if not images:
+        raise FormatError(f"{images_dir}: no images")
+    project, fresh = open_or_create_project(project_path)
+    if fresh:
+        ClassResolver(project, fresh, options.classes)
+    elif options.classes:  # name the classes the mapping points to, keeping existing names
+        for name in options.classes[project.num_classes:]:
+            project.add_class(name)
+    num_classes = project.num_classes if not fresh or options.classes else IGNORE_INDEX
+    report = ImportReport("masks", source)
+    unlabeled = 0
+    for n, image in enumerate(images, 1):
+        if check_cancel(cancel, report):
+            break
+        rel = relative_posix(image, images_dir)
+        mask_path = find_mask_for(rel, masks_dir)
+        try:
+            dest = image_dest(project, rel)
+            if mask_path is None:
+                unlabeled += place_image(project, dest, report, image, src_file=image, overwrite=options.overwrite)
+            else:
+                width, height = read_image_size(image)
+                mask = read_mask(mask_path, expected_shape=(height, width), value_map=options.value_map,
+                                 num_classes=num_classes)
+                if mask_is_free(project, dest, options.overwrite, report, mask_path) and place_image(
+                        project, dest, report, mask_path, src_file=image, overwrite=options.overwrite):
+                    _ensure_classes(project, mask, report)
+                    project.write_mask(dest, mask)
+                    report.imported += 1
+        except SegstudioError as exc:
+            report.warn(mask_path or image, str(exc).replace(f"mask {mask_path}: ", ""))
+            report.skipped += 1
+        notify(progress, n, len(images), rel)
+    if unlabeled:
+        report.warn(masks_dir, f"{unlabeled} image(s) have no mask there; they were added unlabeled")
+    return finish_import(project, report)
+
+
+def _ensure_classes(project, mask: np.ndarray, report: ImportReport) -> None:
+    """Add classes ('class_N') for mask values beyond the project's classes."""
+    labeled = mask[mask != IGNORE_INDEX]
+    if not labeled.size:
+        return
+    top = int(labeled.max())
+    while project.num_classes <= top:
+        name = f"class_{project.num_classes}"
+        while name in project.class_names:
+            name += "_"
+        project.add_class(name, default_color(project.num_classes))
+        report.classes_added.append(name)
