@@ -1,0 +1,177 @@
+"""Menus, toolbar and shortcuts of the main window (the behaviour lives in MainWindow)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QLabel, QMenu, QSlider, QSpinBox, QStyle, QToolBar, QWidget
+
+from segstudio.gui.icons import icon
+
+if TYPE_CHECKING:
+    from segstudio.gui.main_window import MainWindow
+
+MENU_NAMES = ("File", "Edit", "View", "Tools", "Model", "Help")
+TOOLS = (("brush", "Brush", "B"), ("eraser", "Eraser", "E"), ("polygon", "Polygon", "P"),
+         ("fill", "Fill", "F"), ("wand", "Magic Wand", "W"), ("picker", "Class Picker", "I"))
+
+
+def _action(window: "MainWindow", name: str, text: str, slot: Callable | None = None,
+            shortcuts: tuple = (), icon_obj=None, checkable: bool = False, tip: str = "") -> QAction:
+    act = QAction(text, window)
+    act.setObjectName(f"action_{name}")
+    if shortcuts:
+        act.setShortcuts([QKeySequence(s) for s in shortcuts])
+    if icon_obj is not None:
+        act.setIcon(icon_obj)
+    act.setCheckable(checkable)
+    if tip or shortcuts:
+        keys = " / ".join(QKeySequence(s).toString(QKeySequence.SequenceFormat.NativeText) for s in shortcuts)
+        act.setToolTip(f"{tip or text.replace('&', '').rstrip('.…')}" + (f" ({keys})" if keys else ""))
+    if slot is not None:
+        if checkable:
+            act.toggled.connect(slot)
+        else:
+            act.triggered.connect(lambda _checked=False: slot())
+    act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    window.addAction(act)  # shortcuts work even when the menu bar is hidden
+    window.actions_by_name[name] = act
+    return act
+
+
+def build_actions(window: "MainWindow") -> None:
+    """Create the menus (File, Edit, View, Tools, Model, Help), their actions and the toolbar."""
+    style = window.style()
+    sp = QStyle.StandardPixmap
+    bar = window.menuBar()
+    for name in MENU_NAMES:
+        menu = QMenu(f"&{name}", window)
+        menu.setObjectName(f"menu_{name}")
+        window.menus[name] = menu
+        bar.addMenu(menu)
+
+    # File
+    m = window.menus["File"]
+    m.addAction(_action(window, "open", "&Open Folder or Project…", window.open_dialog, (QKeySequence.StandardKey.Open,),
+                        style.standardIcon(sp.SP_DirOpenIcon)))
+    window.recent_menu = m.addMenu("Open &Recent")
+    window.recent_menu.aboutToShow.connect(window.populate_recent_menu)
+    m.addAction(_action(window, "add_images", "&Add Images…", window.add_images_dialog, ("Ctrl+Shift+I",),
+                        style.standardIcon(sp.SP_FileDialogNewFolder)))
+    m.addSeparator()
+    m.addAction(_action(window, "save", "&Save Mask", window.save_now, (QKeySequence.StandardKey.Save,),
+                        style.standardIcon(sp.SP_DialogSaveButton)))
+    m.addSeparator()
+    window.file_quit_separator = m.addSeparator()
+    m.addAction(_action(window, "quit", "&Quit", window.close, ("Ctrl+Q",)))
+
+    # Edit
+    m = window.menus["Edit"]
+    m.addAction(_action(window, "undo", "&Undo", window.undo, ("Ctrl+Z",), icon("undo")))
+    m.addAction(_action(window, "redo", "&Redo", window.redo, ("Ctrl+Shift+Z", "Ctrl+Y"), icon("redo")))
+
+    # View
+    m = window.menus["View"]
+    m.addAction(_action(window, "previous_image", "&Previous Image", window.previous_image, ("A", "PgUp"), icon("prev")))
+    m.addAction(_action(window, "next_image", "&Next Image", window.next_image, ("D", "PgDown"), icon("next")))
+    m.addSeparator()
+    m.addAction(_action(window, "zoom_in", "Zoom &In", lambda: window.canvas.zoom_in(), ("Ctrl++", "Ctrl+=", "+"), icon("zoom_in")))
+    m.addAction(_action(window, "zoom_out", "Zoom &Out", lambda: window.canvas.zoom_out(), ("Ctrl+-", "-"), icon("zoom_out")))
+    m.addAction(_action(window, "zoom_fit", "&Fit to Window", lambda: window.canvas.fit_to_window(), ("Ctrl+0",), icon("zoom_fit")))
+    m.addAction(_action(window, "zoom_actual", "&Actual Size (1:1)", lambda: window.canvas.actual_size(), ("Ctrl+1",), icon("zoom_1")))
+    m.addSeparator()
+    show_mask = _action(window, "show_mask", "Show &Mask", window.set_mask_visible, ("M",), icon("mask"), checkable=True)
+    show_pred = _action(window, "show_prediction", "Show P&rediction", window.set_prediction_visible, ("O",),
+                        icon("prediction"), checkable=True)
+    show_mask.setChecked(True)
+    show_pred.setChecked(True)
+    m.addAction(show_mask)
+    m.addAction(show_pred)
+    m.addSeparator()
+    window.docks_menu = m.addMenu("&Panels")
+
+    # Tools
+    m = window.menus["Tools"]
+    group = QActionGroup(window)
+    group.setExclusive(True)
+    for name, text, key in TOOLS:
+        act = _action(window, f"tool_{name}", text, None, (key,), icon(name), checkable=True)
+        act.triggered.connect(lambda _c=False, n=name: window.set_tool(n))
+        group.addAction(act)
+        m.addAction(act)
+    window.actions_by_name["tool_brush"].setChecked(True)
+    m.addSeparator()
+    classes = m.addMenu("Select &Class")
+    for i in range(9):
+        act = _action(window, f"class_{i + 1}", f"Class {i + 1}", None, (str(i + 1),))
+        act.triggered.connect(lambda _c=False, cid=i: window.select_class(cid))
+        classes.addAction(act)
+
+    # Help
+    window.menus["Help"].addAction(_action(window, "shortcuts", "&Keyboard Shortcuts…", lambda: show_shortcuts(window),
+                                           ("F1",)))
+
+    # Toolbar
+    tb = QToolBar("Main toolbar", window)
+    tb.setObjectName("toolbar_main")
+    tb.setMovable(False)
+    tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+    tb.setIconSize(tb.iconSize().expandedTo(tb.iconSize()))
+    a = window.actions_by_name
+    for name in ("open", "save", None, "undo", "redo", None, "previous_image", "next_image", None,
+                 "zoom_in", "zoom_out", "zoom_fit", "zoom_actual", None):
+        tb.addSeparator() if name is None else tb.addAction(a[name])
+    for name, _text, _key in TOOLS:
+        tb.addAction(a[f"tool_{name}"])
+    tb.addSeparator()
+    window.brush_spin = QSpinBox()
+    window.brush_spin.setRange(1, 512)
+    window.brush_spin.setSuffix(" px")
+    window.brush_spin.setToolTip("Brush size ([ and ] change it)")
+    window.brush_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+    tb.addWidget(_label("Size "))
+    tb.addWidget(window.brush_spin)
+    tb.addSeparator()
+    window.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+    window.opacity_slider.setRange(0, 100)
+    window.opacity_slider.setFixedWidth(90)
+    window.opacity_slider.setToolTip("Mask opacity")
+    window.opacity_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    tb.addWidget(_label("Opacity "))
+    tb.addWidget(window.opacity_slider)
+    tb.addAction(show_mask)
+    tb.addAction(show_pred)
+    window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+    window.toolbar = tb
+
+
+def _label(text: str) -> QWidget:
+    label = QLabel(text)
+    label.setContentsMargins(6, 0, 2, 0)
+    return label
+
+
+def shortcut_table(window: "MainWindow") -> list[tuple[str, str]]:
+    """(action, keys) for every action with a shortcut, in menu order."""
+    rows = []
+    for act in window.actions_by_name.values():
+        keys = " / ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts())
+        if keys:
+            rows.append((act.text().replace("&", "").rstrip("…"), keys))
+    return rows
+
+
+def show_shortcuts(window: "MainWindow") -> None:
+    """A non-modal list of the keyboard shortcuts (canvas keys included)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    rows = shortcut_table(window) + [("Brush size", "[ / ]"), ("Pan", "Space + drag, middle button"),
+                                     ("Zoom at cursor", "mouse wheel"), ("Close / cancel polygon", "Enter / Esc")]
+    html = "<table cellspacing=6>" + "".join(f"<tr><td>{a}</td><td><b>{k}</b></td></tr>" for a, k in rows) + "</table>"
+    box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", html, QMessageBox.StandardButton.Close, window)
+    box.setWindowModality(Qt.WindowModality.NonModal)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+    box.show()
+    window.shortcuts_box = box
