@@ -69,7 +69,9 @@ def test_thumbnails_arrive_from_worker_threads(main_window, qtbot):
     model = main_window.browser.model
     model.invalidate_thumbnail("sample_01.jpg")
     model._pending.discard("sample_01.jpg")  # noqa: SLF001
-    with qtbot.waitSignal(model.loader.signals.thumbnailReady, timeout=5000) as blocker:
+    # other rows' thumbnails may still be arriving: wait for this one's
+    with qtbot.waitSignal(model.loader.signals.thumbnailReady, timeout=5000,
+                          check_params_cb=lambda *args: args[1] == "sample_01.jpg") as blocker:
         placeholder = model.data(model.index(0, 0), Qt.ItemDataRole.DecorationRole)
     assert blocker.args[1] == "sample_01.jpg"
     assert placeholder is model._placeholder  # noqa: SLF001 - the GUI thread never decodes
