@@ -48,6 +48,15 @@ class _Signals(QObject):
     statusesReady = Signal(int, list)  # generation, [(image id, status str)]
 
 
+def _emit(signal, *args) -> bool:
+    """Emit from a pool thread; False when the receiver side is gone (window closed, app quitting)."""
+    try:
+        signal.emit(*args)
+    except RuntimeError:  # "Signal source has been deleted"
+        return False
+    return True
+
+
 class _ThumbnailJob(QRunnable):
     def __init__(self, owner: "BackgroundLoader", generation: int, image_id: str, path: Path) -> None:
         super().__init__()
@@ -58,7 +67,7 @@ class _ThumbnailJob(QRunnable):
             return
         image = make_thumbnail(self.path)
         if self.generation == self.owner.generation:
-            self.owner.signals.thumbnailReady.emit(self.generation, self.image_id, image)
+            _emit(self.owner.signals.thumbnailReady, self.generation, self.image_id, image)
 
 
 class _StatusJob(QRunnable):
@@ -77,10 +86,11 @@ class _StatusJob(QRunnable):
                 return
             batch.append((image_id, status_of_file(self.project, image_id)))
             if len(batch) >= 256:
-                self.owner.signals.statusesReady.emit(self.generation, batch)
+                if not _emit(self.owner.signals.statusesReady, self.generation, batch):
+                    return
                 batch = []
         if batch and self.generation == self.owner.generation:
-            self.owner.signals.statusesReady.emit(self.generation, batch)
+            _emit(self.owner.signals.statusesReady, self.generation, batch)
 
 
 class BackgroundLoader:
