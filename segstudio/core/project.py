@@ -56,7 +56,7 @@ class Project:
     """A labeled folder. Create with :meth:`open` or :meth:`create`."""
 
     def __init__(self, root: Path, config: dict) -> None:
-        self.root = Path(root)
+        self.root = Path(root).absolute()  # absolute: image paths and ids stay consistent whatever the cwd
         self.config = config
         self.classes: list[ClassInfo] = _parse_classes(config.get("classes"), self.root / PROJECT_FILE)
 
@@ -148,7 +148,10 @@ class Project:
         return [p for _, p in found]
 
     def image_id(self, image: str | Path) -> str:
-        """The image's path relative to the images folder, with '/' separators."""
+        """The image's path relative to the images folder, with '/' separators.
+
+        A relative ``image`` is taken as an id (relative to the images folder) already.
+        """
         path = Path(image)
         if not path.is_absolute():
             path = self.images_dir / path

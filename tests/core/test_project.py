@@ -189,3 +189,14 @@ def test_unicode_and_spaces_project(tmp_path):
 def test_open_missing_folder(tmp_path):
     with pytest.raises(ProjectError, match="does not exist"):
         Project.open(tmp_path / "nowhere")
+
+
+def test_project_opened_by_relative_path(tmp_path, monkeypatch):
+    project = Project.create(tmp_path / "p", ["bg", "a"])
+    _img(project.images_dir / "x.png", size=(2, 1))
+    project.write_mask("x.png", np.array([[0, 1]], np.uint8))
+    monkeypatch.chdir(tmp_path)
+    rel = Project.open("p")
+    assert rel.root.is_absolute()
+    assert [rel.image_id(p) for p in rel.labeled_images()] == ["x.png"]
+    assert rel.mask_path("x.png") == project.mask_path("x.png")
