@@ -1,0 +1,84 @@
+"""Self-describing checkpoints, written atomically and loaded with ``weights_only=True`` (never runs code)."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from segstudio.core.atomic import atomic_write_bytes
+from segstudio.core.classes import ClassInfo
+from segstudio.core.errors import SegstudioError
+
+FORMAT = "segstudio-checkpoint"
+VERSION = 1
+
+
+def save_checkpoint(path: str | Path, ckpt: dict[str, Any]) -> Path:
+    """Serialise ``ckpt`` into memory, then write it atomically (a crash never leaves half a file)."""
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    return atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a segstudio checkpoint on the CPU with ``weights_only=True``.
+
+    Raises SegstudioError naming the file when it is missing, truncated, not a segstudio checkpoint,
+    or contains pickled code (anything beyond tensors and plain containers).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SegstudioError(f"checkpoint {path} does not exist")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsupported content"
+        raise SegstudioError(f"refusing checkpoint {path}: it contains pickled code or objects that are not plain data ({first[:200]})") from None
+    except (zipfile.BadZipFile, EOFError, RuntimeError, OSError, ValueError) as exc:
+        raise SegstudioError(f"cannot read checkpoint {path}: truncated or not a PyTorch file ({str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - any other failure is a bad file, not a crash
+        raise SegstudioError(f"cannot read checkpoint {path}: {type(exc).__name__}: {str(exc)[:200]}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise SegstudioError(f"{path} is not a segstudio checkpoint (no 'format': '{FORMAT}' entry)")
+    if int(ckpt.get("version", 0)) > VERSION:
+        raise SegstudioError(f"{path} was written by a newer segstudio (checkpoint version {ckpt.get('version')})")
+    for key in ("model", "num_classes", "classes", "state_dict"):
+        if key not in ckpt:
+            raise SegstudioError(f"checkpoint {path} is incomplete: missing {key!r}")
+    ckpt["_path"] = str(path)
+    return ckpt
+
+
+def checkpoint_classes(ckpt: dict[str, Any]) -> list[ClassInfo]:
+    """The class list stored in a checkpoint."""
+    return [ClassInfo(int(c["id"]), str(c["name"]), str(c.get("color", "#000000"))) for c in ckpt["classes"]]
+
+
+def checkpoint_normalization(ckpt: dict[str, Any]) -> tuple[list[float], list[float]]:
+    norm = ckpt.get("normalization") or {}
+    from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD
+
+    return list(norm.get("mean", IMAGENET_MEAN)), list(norm.get("std", IMAGENET_STD))
+
+
+def build_model_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
+    """The checkpoint's model with its weights, in eval mode, on the CPU."""
+    from segstudio.engine.models import create_model
+
+    spec = ckpt["model"]
+    model = create_model(str(spec["name"]), int(ckpt["num_classes"]), pretrained=False, **dict(spec.get("args") or {}))
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        where = ckpt.get("_path", "checkpoint")
+        raise SegstudioError(f"{where}: weights do not fit model {spec['name']!r} ({str(exc).splitlines()[0][:200]})") from None
+    return model.eval()

@@ -1,0 +1,278 @@
+"""Training data: images decoded once, cached as uint8 tensors on the device, augmented in batches there.
+
+The core loader (:func:`segstudio.core.image_io.load_image`) decodes every labeled image once.
+The cache keeps them on the training device when they fit (else in pinned CPU memory); each step
+draws random scaled crops (masks padded with 255), flips and colour jitter on the device, so the
+GPU never waits for a CPU data loader.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from segstudio.core.classes import IGNORE_INDEX
+from segstudio.core.errors import ImageLoadError, MaskError, MaskNeedsMappingError, SegstudioError
+from segstudio.core.image_io import load_image
+from segstudio.core.project import Project
+
+Warn = Callable[[str], None]
+
+
+@dataclass
+class Sample:
+    """One labeled image held in memory."""
+
+    image_id: str
+    image: torch.Tensor  # (3, H, W) uint8
+    mask: torch.Tensor  # (H, W) uint8, 255 = unlabeled
+    mtime: float = 0.0
+
+
+@dataclass
+class AugmentParams:
+    """What the random augmentation may do."""
+
+    crop: int
+    scale_range: tuple[float, float] = (0.75, 1.33)
+    flips: bool = True
+    color_jitter: float = 0.15
+
+
+def read_labeled(project: Project, image_path: Path, value_map: dict[int, int] | None, warn: Warn) -> tuple[np.ndarray, np.ndarray] | None:
+    """(rgb, mask) numpy arrays of one labeled image, or None (with a warning) when it cannot be used.
+
+    A mask that needs a value-to-class mapping is an error for the whole run (every mask likely does).
+    """
+    try:
+        loaded = load_image(image_path)
+    except ImageLoadError as exc:
+        warn(f"skipping {image_path}: {exc.reason}")
+        return None
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped, naming it
+        warn(f"skipping {image_path}: cannot read it ({exc})")
+        return None
+    try:
+        mask = project.read_mask(image_path, expected_shape=loaded.shape, value_map=value_map)
+    except MaskNeedsMappingError:
+        raise
+    except MaskError as exc:
+        warn(f"skipping {image_path}: {exc}")
+        return None
+    if mask is None:
+        return None
+    bad = (mask >= project.num_classes) & (mask != IGNORE_INDEX)
+    if bad.any():
+        warn(f"{project.mask_path(image_path)}: values {sorted(set(np.unique(mask[bad]).tolist()))[:8]} are not "
+             f"class ids (the project has {project.num_classes} classes); treating them as unlabeled")
+        mask = np.where(bad, IGNORE_INDEX, mask).astype(np.uint8)
+    return loaded.rgb, mask
+
+
+def file_mtime(path: Path) -> float:
+    """Modification time, 0.0 when the file is gone."""
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def split_by_image(image_ids: list[str], val_fraction: float, seed: int) -> tuple[list[str], list[str]]:
+    """Seeded split by image: (train ids, val ids). Keeps at least one training image."""
+    ids = sorted(image_ids)
+    rng = random.Random(seed)
+    rng.shuffle(ids)
+    n_val = int(round(len(ids) * val_fraction)) if val_fraction > 0 else 0
+    if val_fraction > 0 and len(ids) >= 2:
+        n_val = max(1, n_val)
+    n_val = min(n_val, len(ids) - 1)
+    val, train = sorted(ids[:n_val]), sorted(ids[n_val:])
+    return train, val
+
+
+def cache_fits_device(total_bytes: int, device: torch.device) -> bool:
+    """True when the uint8 cache fits comfortably (under 40% of free memory) on a GPU."""
+    if device.type != "cuda":
+        return device.type == "cpu"
+    try:
+        free, _ = torch.cuda.mem_get_info(device)
+    except Exception:  # noqa: BLE001
+        return False
+    return total_bytes < 0.4 * free
+
+
+class SampleCache:
+    """The decoded training images as uint8 tensors on the device (or pinned CPU memory)."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self.storage_device = device
+        self.samples: list[Sample] = []
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.image.numel() + s.mask.numel() for s in self.samples)
+
+    def set_samples(self, arrays: list[tuple[str, np.ndarray, np.ndarray, float]]) -> None:
+        """Replace the cache with (image_id, rgb, mask, mtime) arrays, choosing where they live."""
+        total = sum(rgb.nbytes + mask.nbytes for _, rgb, mask, _ in arrays)
+        on_device = cache_fits_device(total, self.device)
+        self.storage_device = self.device if on_device else torch.device("cpu")
+        pin = not on_device and self.device.type == "cuda"
+        self.samples = [self._make(i, rgb, mask, mt, pin) for i, rgb, mask, mt in arrays]
+
+    def _make(self, image_id: str, rgb: np.ndarray, mask: np.ndarray, mtime: float, pin: bool) -> Sample:
+        img = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+        m = torch.from_numpy(np.ascontiguousarray(mask))
+        if pin:
+            img, m = img.pin_memory(), m.pin_memory()
+        else:
+            img, m = img.to(self.storage_device), m.to(self.storage_device)
+        return Sample(image_id, img, m, mtime)
+
+    def add_or_replace(self, image_id: str, rgb: np.ndarray, mask: np.ndarray, mtime: float) -> None:
+        pin = self.storage_device.type == "cpu" and self.device.type == "cuda"
+        sample = self._make(image_id, rgb, mask, mtime, pin)
+        for i, s in enumerate(self.samples):
+            if s.image_id == image_id:
+                self.samples[i] = sample
+                return
+        self.samples.append(sample)
+
+
+def rescan_labeled(project: Project, cache: "SampleCache", exclude: set[str], value_map: dict[int, int] | None,
+                   warn: Warn) -> int:
+    """Add or refresh cached samples whose mask is new or changed (by mtime); returns how many."""
+    known = {s.image_id: s.mtime for s in cache.samples}
+    changed = 0
+    for path in project.labeled_images():
+        image_id = project.image_id(path)
+        if image_id in exclude:
+            continue
+        mtime = file_mtime(project.mask_path(path))
+        if known.get(image_id) == mtime:
+            continue
+        got = read_labeled(project, path, value_map, warn)
+        if got is not None:
+            cache.add_or_replace(image_id, got[0], got[1], mtime)
+            changed += 1
+    return changed
+
+
+def default_steps_per_epoch(samples: list[Sample], crop: int, global_batch: int, min_draws: int = 64) -> int:
+    """Enough random crops to cover every training image about once, and at least ``min_draws`` crops."""
+    coverage = sum(max(1.0, (s.image.shape[1] * s.image.shape[2]) / float(crop * crop)) for s in samples)
+    draws = max(min_draws, int(math.ceil(coverage)))
+    return max(1, int(math.ceil(draws / global_batch)))
+
+
+def _offset(size: int, win: int, u: float) -> int:
+    """Window start for uniform ``u`` in [0, 1): inside the image, or negative (padding) when it is smaller."""
+    span = abs(size - win)
+    off = min(span, int(u * (span + 1)))
+    return off if size >= win else -off
+
+
+def _nearest_index(out_len: int, in_len: int, device: torch.device) -> torch.Tensor:
+    return ((torch.arange(out_len, device=device, dtype=torch.float32) + 0.5) * (in_len / out_len)).long().clamp_(0, in_len - 1)
+
+
+class Augmenter:
+    """Draws a batch of augmented crops from a :class:`SampleCache` on the training device.
+
+    All random numbers come from a CPU ``torch.Generator`` (state saved in checkpoints for exact
+    resume); the pixel work runs on the device.
+    """
+
+    def __init__(self, params: AugmentParams, device: torch.device, mean: list[float], std: list[float],
+                 channels_last: bool = False) -> None:
+        self.p = params
+        self.device = device
+        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255.0
+        self.std = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255.0
+        self.channels_last = channels_last
+
+    def batch(self, cache: SampleCache, indices: list[int], gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images (B,3,c,c) float normalised, masks (B,c,c) long) for the given sample indices."""
+        c = self.p.crop
+        lo, hi = self.p.scale_range
+        j = self.p.color_jitter
+        n = len(indices)
+        # every random number is drawn on the CPU up front: no host<->device round trip per step
+        r = torch.rand((n, 8), generator=gen).tolist()
+        imgs, masks = [], []
+        for k, idx in enumerate(indices):
+            s = cache.samples[idx]
+            scale = math.exp(math.log(lo) + (math.log(hi) - math.log(lo)) * r[k][0]) if hi > lo else lo
+            win = max(1, int(round(c / scale)))
+            h, w = s.image.shape[1], s.image.shape[2]
+            y0, x0 = _offset(h, win, r[k][1]), _offset(w, win, r[k][2])
+            img, mask = self._window(s, y0, x0, win)
+            img = img.float()
+            if win != c:
+                img = F.interpolate(img[None], size=(c, c), mode="bilinear", align_corners=False)[0]
+                idx_r = _nearest_index(c, win, mask.device)
+                mask = mask.index_select(0, idx_r).index_select(1, idx_r)
+            if self.p.flips and r[k][3] < 0.5:
+                img, mask = img.flip(-1), mask.flip(-1)
+            if self.p.flips and r[k][4] < 0.5:
+                img, mask = img.flip(-2), mask.flip(-2)
+            if j > 0:
+                img = _jitter(img, *(1.0 + (2 * r[k][5 + i] - 1) * j for i in range(3)))
+            imgs.append(img)
+            masks.append(mask)
+        x = torch.stack(imgs)
+        y = torch.stack(masks).long()
+        x = (x - self.mean) / self.std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, y
+
+    def _window(self, s: Sample, y0: int, x0: int, win: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """A win x win window at (y0, x0), padded (image 0, mask 255) where it leaves the image."""
+        h, w = s.image.shape[1], s.image.shape[2]
+        ya, yb, xa, xb = max(0, y0), min(h, y0 + win), max(0, x0), min(w, x0 + win)
+        img = s.image[:, ya:yb, xa:xb]
+        mask = s.mask[ya:yb, xa:xb]
+        if img.device != self.device:
+            img = img.to(self.device, non_blocking=True)
+            mask = mask.to(self.device, non_blocking=True)
+        pad = (xa - x0, x0 + win - xb, ya - y0, y0 + win - yb)
+        if any(pad):
+            img = F.pad(img, pad, value=0)
+            mask = F.pad(mask[None], pad, value=IGNORE_INDEX)[0]
+        return img, mask
+
+
+def _jitter(img: torch.Tensor, brightness: float, contrast: float, saturation: float) -> torch.Tensor:
+    """Brightness, contrast and saturation jitter of one (3, H, W) image with 0-255 float values."""
+    img = img * brightness
+    mean = img.mean()
+    img = (img - mean) * contrast + mean
+    gray = img.mean(dim=0, keepdim=True)
+    img = (img - gray) * saturation + gray
+    return img.clamp_(0, 255)
+
+
+def to_model_input(rgb: np.ndarray | torch.Tensor, device: torch.device, mean: list[float], std: list[float]) -> torch.Tensor:
+    """(H,W,3) uint8 numpy or (3,H,W) uint8 tensor -> (1,3,H,W) normalised float on ``device``."""
+    if isinstance(rgb, np.ndarray):
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise SegstudioError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
+        t = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+    else:
+        t = rgb
+    t = t.to(device, non_blocking=True).float()[None]
+    m = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255.0
+    s = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255.0
+    return (t - m) / s

@@ -1,0 +1,206 @@
+"""Model registry: U-Net, SegNet and torchvision segmentation models behind one ``create_model``.
+
+Every model maps (B, 3, H, W) normalised float input to (B, C, H, W) logits of the same size.
+Pretrained backbone weights are used only when they are already in the torch hub cache; nothing
+is ever downloaded. ``pretrained_used(model)`` says which file (if any) was loaded.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from segstudio.core.errors import SegstudioError
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+def _conv_bn_relu(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+def _pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
+    return x, h, w
+
+
+class UNet(nn.Module):
+    """U-Net with BatchNorm: ``depth`` poolings, channel widths ``width * 2**level``."""
+
+    def __init__(self, num_classes: int, width: int = 16, depth: int = 4, in_channels: int = 3) -> None:
+        super().__init__()
+        if width < 1 or depth < 1:
+            raise SegstudioError(f"unet needs width >= 1 and depth >= 1 (got width={width}, depth={depth})")
+        self.depth = depth
+        chans = [width * 2**i for i in range(depth + 1)]
+        self.down = nn.ModuleList()
+        cin = in_channels
+        for c in chans:
+            self.down.append(nn.Sequential(_conv_bn_relu(cin, c), _conv_bn_relu(c, c)))
+            cin = c
+        self.up = nn.ModuleList()
+        self.dec = nn.ModuleList()
+        for i in range(depth, 0, -1):
+            self.up.append(nn.ConvTranspose2d(chans[i], chans[i - 1], 2, stride=2))
+            self.dec.append(nn.Sequential(_conv_bn_relu(2 * chans[i - 1], chans[i - 1]), _conv_bn_relu(chans[i - 1], chans[i - 1])))
+        self.head = nn.Conv2d(chans[0], num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, h, w = _pad_to_multiple(x, 2**self.depth)
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x)
+            if i < self.depth:
+                skips.append(x)
+                x = F.max_pool2d(x, 2)
+        for up, dec in zip(self.up, self.dec):
+            x = up(x)
+            x = dec(torch.cat([x, skips.pop()], dim=1))
+        return self.head(x)[..., :h, :w]
+
+
+class SegNet(nn.Module):
+    """SegNet: a VGG-style encoder whose max-pooling indices drive max-unpooling in the decoder."""
+
+    def __init__(self, num_classes: int, width: int = 32, depth: int = 4, in_channels: int = 3) -> None:
+        super().__init__()
+        if width < 1 or depth < 2:
+            raise SegstudioError(f"segnet needs width >= 1 and depth >= 2 (got width={width}, depth={depth})")
+        self.depth = depth
+        chans = [width * 2 ** min(i, 3) for i in range(depth)]
+        convs_per_stage = [2 if i < 2 else 3 for i in range(depth)]
+        self.enc = nn.ModuleList()
+        cin = in_channels
+        for c, n in zip(chans, convs_per_stage):
+            layers = [_conv_bn_relu(cin, c)] + [_conv_bn_relu(c, c) for _ in range(n - 1)]
+            self.enc.append(nn.Sequential(*layers))
+            cin = c
+        self.dec = nn.ModuleList()
+        for i in range(depth - 1, -1, -1):
+            cout = chans[i - 1] if i > 0 else chans[0]
+            n = convs_per_stage[i]
+            layers = [_conv_bn_relu(chans[i], chans[i]) for _ in range(n - 1)] + [_conv_bn_relu(chans[i], cout)]
+            self.dec.append(nn.Sequential(*layers))
+        self.head = nn.Conv2d(chans[0], num_classes, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, h, w = _pad_to_multiple(x, 2**self.depth)
+        indices, sizes = [], []
+        for block in self.enc:
+            x = block(x)
+            sizes.append(x.shape)
+            x, idx = F.max_pool2d(x, 2, stride=2, return_indices=True)
+            indices.append(idx)
+        for block in self.dec:
+            x = F.max_unpool2d(x, indices.pop(), 2, stride=2, output_size=sizes.pop()[-2:])
+            x = block(x)
+        return self.head(x)[..., :h, :w]
+
+
+class TorchvisionSeg(nn.Module):
+    """Wraps a torchvision segmentation model so forward returns the 'out' logits tensor."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x)["out"]
+
+
+def _cached_weights_file(weights) -> str | None:
+    """Path of a torchvision weights file if it is already in the torch hub cache (never downloads)."""
+    if weights is None or os.environ.get("SEGSTUDIO_NO_PRETRAINED"):
+        return None
+    path = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights.url))
+    return path if os.path.isfile(path) else None
+
+
+def _load_backbone(backbone: nn.Module, weights, strip_prefix: str = "") -> str | None:
+    path = _cached_weights_file(weights)
+    if path is None:
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - a corrupt cache file just means no pretrained weights
+        return None
+    if strip_prefix:
+        state = {k[len(strip_prefix):]: v for k, v in state.items() if k.startswith(strip_prefix)}
+    own = backbone.state_dict()
+    matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not matched:
+        return None
+    backbone.load_state_dict(matched, strict=False)
+    return os.path.basename(path)
+
+
+def _tv_model(builder_name: str, backbone_weights: str, strip: str) -> Callable[..., nn.Module]:
+    def build(num_classes: int, pretrained: bool = True) -> nn.Module:
+        from torchvision import models as tvm
+        from torchvision.models import segmentation as seg
+
+        builder = getattr(seg, builder_name)
+        inner = builder(weights=None, weights_backbone=None, num_classes=num_classes, aux_loss=False)
+        wrapped = TorchvisionSeg(inner)
+        used = None
+        if pretrained:
+            enum_name, member = backbone_weights.split(".")
+            used = _load_backbone(inner.backbone, getattr(getattr(tvm, enum_name), member), strip)
+        wrapped.pretrained_used = used  # type: ignore[attr-defined]
+        return wrapped
+
+    return build
+
+
+def _unet(num_classes: int, pretrained: bool = True, **args) -> nn.Module:
+    return UNet(num_classes, **args)
+
+
+def _segnet(num_classes: int, pretrained: bool = True, **args) -> nn.Module:
+    return SegNet(num_classes, **args)
+
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {
+    "unet": _unet,
+    "segnet": _segnet,
+    "lraspp_mobilenet_v3": _tv_model("lraspp_mobilenet_v3_large", "MobileNet_V3_Large_Weights.IMAGENET1K_V1", "features."),
+    "deeplabv3_mobilenet_v3": _tv_model("deeplabv3_mobilenet_v3_large", "MobileNet_V3_Large_Weights.IMAGENET1K_V1", "features."),
+    "deeplabv3_resnet50": _tv_model("deeplabv3_resnet50", "ResNet50_Weights.IMAGENET1K_V1", ""),
+    "fcn_resnet50": _tv_model("fcn_resnet50", "ResNet50_Weights.IMAGENET1K_V1", ""),
+}
+
+
+def available_models() -> list[str]:
+    """Names accepted by :func:`create_model`."""
+    return list(_REGISTRY)
+
+
+def create_model(name: str, num_classes: int, **args) -> nn.Module:
+    """Build a model by registry name; SegstudioError lists the valid names for an unknown one.
+
+    ``pretrained=False`` in ``args`` skips looking for cached backbone weights.
+    """
+    if name not in _REGISTRY:
+        raise SegstudioError(f"unknown model {name!r}; valid models: {', '.join(available_models())}")
+    if num_classes < 1:
+        raise SegstudioError(f"a model needs at least one class (got {num_classes})")
+    try:
+        model = _REGISTRY[name](num_classes, **args)
+    except TypeError as exc:
+        raise SegstudioError(f"invalid arguments for model {name!r}: {exc}") from None
+    if not hasattr(model, "pretrained_used"):
+        model.pretrained_used = None  # type: ignore[attr-defined]
+    return model
+
+
+def pretrained_used(model: nn.Module) -> str | None:
+    """The pretrained weights file a model was initialised from, or None."""
+    return getattr(model, "pretrained_used", None)

@@ -1,0 +1,513 @@
+"""The training loop: device-resident data, mixed precision, metrics, atomic checkpoints, events.
+
+``Trainer(project, config, callbacks).run()`` blocks until training completes, is cancelled or
+fails, and always ends with exactly one ``on_end`` event. Under torchrun it trains data-parallel
+through :mod:`segstudio.engine.distributed`; only rank 0 writes files and emits previews.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import math
+import threading
+import time
+import traceback
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from segstudio import __version__
+from segstudio.core.atomic import atomic_write_json
+from segstudio.core.errors import SegstudioError
+from segstudio.core.image_io import load_image
+from segstudio.core.project import Project
+from segstudio.engine.checkpoint import FORMAT, VERSION, checkpoint_classes, load_checkpoint, save_checkpoint
+from segstudio.engine.config import TrainConfig
+from segstudio.engine.data import (AugmentParams, Augmenter, SampleCache, default_steps_per_epoch, file_mtime,
+                                   read_labeled, rescan_labeled, split_by_image, to_model_input)
+from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
+from segstudio.engine.events import (CALLBACK_NAMES, BatchSizeReduced, CheckpointSaved, EpochEnd, PreviewEvent,
+                                     StepEvent, TrainEnd, TrainStart)
+from segstudio.engine.losses import build_loss
+from segstudio.engine.metrics import metrics_from_confusion
+from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD, create_model, pretrained_used
+from segstudio.engine.optim import build_optimizer, build_scheduler
+from segstudio.engine.predictor import predict_probs, probs_to_prediction
+from segstudio.engine.runtime import DistOps, dispatch, jsonable, new_run_dir, rng_state, seed_everything, set_rng_state
+from segstudio.engine.validation import validation_sums
+
+#: config fields a resumed run takes from the checkpoint (so it continues the same experiment)
+RESUMED_FIELDS = ("model", "model_args", "batch_size", "lr", "crop", "loss", "class_weights", "optimizer",
+                  "scheduler", "warmup_epochs", "weight_decay", "momentum", "seed", "val_fraction",
+                  "steps_per_epoch", "scale_range", "flips", "color_jitter", "value_map", "pretrained")
+
+
+class _Cancelled(Exception):
+    pass
+
+
+@dataclass
+class _Position:
+    """Where training stands: epoch and step inside it (steps done)."""
+
+    epoch: int = 0
+    step: int = 0
+    global_step: int = 0
+    draw_pos: int = 0  # how many per-rank draws of this epoch's list are used
+
+
+class Trainer:
+    """Trains a model on a project's labeled images; see module docstring."""
+
+    def __init__(self, project: Project | str | Path, config: TrainConfig, callbacks: Sequence[object] = ()) -> None:
+        self._project_arg = project
+        self.config = config
+        self.callbacks: list[object] = list(callbacks)
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._preview_id: str | None = None
+        self._preview_cache: tuple[str, np.ndarray] | None = None
+        self.run_dir: Path | None = None
+        self.best_miou: float | None = None
+        self.dist = DistOps()
+        self._metrics_fh = None
+        self._last_flush = 0.0
+
+    # ------------------------------------------------------------------ public, thread-safe
+    def cancel(self) -> None:
+        """Stop between batches; a valid last.pt is written."""
+        self._cancel.set()
+
+    def set_preview_image(self, image_id: str | None) -> None:
+        """Which image the per-epoch preview shows (None = the first validation image)."""
+        with self._lock:
+            self._preview_id = image_id
+
+    def add_callback(self, cb: object) -> None:
+        self.callbacks.append(cb)
+
+    # ------------------------------------------------------------------ events
+    def _emit(self, ev: Any, main_only: bool = True) -> None:
+        if main_only and not self.dist.is_main:
+            return
+        if not isinstance(ev, PreviewEvent):  # masks stay out of the log
+            self._log({"type": type(ev).__name__, **jsonable(asdict(ev))})
+        dispatch(self.callbacks, CALLBACK_NAMES[type(ev)], ev)
+
+    def _warn(self, message: str) -> None:
+        if not self.dist.is_main:
+            return
+        self._log({"type": "warning", "message": message})
+        dispatch(self.callbacks, "on_warning", message)
+
+    def _log(self, record: dict) -> None:
+        if self._metrics_fh is not None:
+            self._metrics_fh.write(json.dumps(record) + "\n")
+            now = time.monotonic()
+            if now - self._last_flush > 0.5 or record.get("type") != "StepEvent":  # followers see it live
+                self._metrics_fh.flush()
+                self._last_flush = now
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> TrainEnd:
+        """Train; never raises for training errors: the outcome is the returned (and emitted) TrainEnd."""
+        end: TrainEnd
+        try:
+            self._setup()
+            self._train()
+            end = TrainEnd("completed", f"training completed; best mIoU {_fmt(self.best_miou)}", None,
+                           self.run_dir, self.best_miou)
+        except _Cancelled:
+            end = TrainEnd("cancelled", "training cancelled; last checkpoint saved", None, self.run_dir, self.best_miou)
+        except SegstudioError as exc:
+            end = TrainEnd("failed", str(exc), None, self.run_dir, self.best_miou, user_error=True)
+        except BaseException as exc:  # noqa: BLE001 - every failure ends with an event, never silently
+            tb = traceback.format_exc()
+            end = TrainEnd("failed", f"{type(exc).__name__}: {exc}".strip(), tb, self.run_dir, self.best_miou)
+            if isinstance(exc, KeyboardInterrupt):
+                end = TrainEnd("cancelled", "training interrupted", None, self.run_dir, self.best_miou)
+        try:
+            self._emit(end, main_only=False)
+        finally:
+            if self._metrics_fh is not None:
+                self._metrics_fh.close()
+                self._metrics_fh = None
+            with contextlib.suppress(Exception):
+                self.dist.cleanup(ok=end.status != "failed")
+        return end
+
+    # ------------------------------------------------------------------ setup
+    def _setup(self) -> None:
+        cfg = self.config
+        self.project = self._project_arg if isinstance(self._project_arg, Project) else \
+            Project.open(Path(self._project_arg).resolve())  # absolute: image ids of relative roots go wrong
+        info = self.dist.init(cfg.device)
+        if self.dist.enabled and resolve_device(cfg.device if cfg.device != "auto" else "auto").type == "cuda":
+            self.device = torch.device(f"cuda:{info.local_rank}")
+            torch.cuda.set_device(self.device)
+        else:
+            self.device = resolve_device(cfg.device)
+        self.resume_ckpt = None
+        if cfg.resume is not None:
+            self.resume_ckpt = load_checkpoint(cfg.resume)
+            saved = TrainConfig.from_json(self.resume_ckpt.get("config") or {})
+            cfg = replace(cfg, **{k: getattr(saved, k) for k in RESUMED_FIELDS})
+            names = [c.name for c in checkpoint_classes(self.resume_ckpt)]
+            if names != self.project.class_names:
+                raise SegstudioError(f"cannot resume from {cfg.resume}: its classes {names} differ from the project's "
+                                     f"{self.project.class_names}")
+            self.config = cfg
+        cfg.validate()
+        self.precision = resolve_precision(cfg.precision, self.device)
+        self.amp_dtype = autocast_dtype(self.precision)
+        self.channels_last = bool(cfg.channels_last)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        seed_everything(cfg.seed)
+        self._load_data()
+        self._build_model()
+        self._make_run_dir()
+        ws = int(self.dist.info.world_size)
+        self._emit(TrainStart(self.run_dir, cfg.model, str(self.device), self.precision, cfg.epochs, self.steps_per_epoch,
+                              cfg.batch_size, len(self.train_ids), len(self.val_ids), self.project.class_names,
+                              self.pretrained, self.pos.epoch))
+        if ws > 1 and cfg.batch_size % ws:
+            self._warn(f"batch size {cfg.batch_size} is not divisible by {ws} processes; using {self.rank_batch} per process")
+
+    def _load_data(self) -> None:
+        cfg = self.config
+        labeled = self.project.labeled_images()
+        if not labeled:
+            raise SegstudioError(f"no labeled images in {self.project.root}")
+        ids = [self.project.image_id(p) for p in labeled]
+        if self.resume_ckpt is not None and self.resume_ckpt.get("split"):
+            split = self.resume_ckpt["split"]
+            train_ids = [i for i in split["train"] if i in ids]
+            val_ids = [i for i in split["val"] if i in ids]
+        else:
+            train_ids, val_ids = split_by_image(ids, cfg.val_fraction, cfg.seed)
+        self.train_cache = SampleCache(self.device)
+        self.val_cache = SampleCache(self.device)
+        self.train_cache.set_samples(self._read(train_ids))
+        self.val_cache.set_samples(self._read(val_ids))
+        if not len(self.train_cache):
+            raise SegstudioError(f"no readable labeled images in {self.project.root}")
+        self.train_ids = [s.image_id for s in self.train_cache.samples]
+        self.val_ids = [s.image_id for s in self.val_cache.samples]
+
+    def _read(self, ids: list[str]) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
+        out = []
+        for image_id in ids:
+            path = self.project.image_path(image_id)
+            got = read_labeled(self.project, path, self.config.value_map, self._warn)
+            if got is not None:
+                mtime = file_mtime(self.project.mask_path(path))
+                out.append((image_id, got[0], got[1], mtime))
+        return out
+
+    def _build_model(self) -> None:
+        cfg = self.config
+        C = self.project.num_classes
+        self.model = create_model(cfg.model, C, pretrained=bool(cfg.pretrained and self.resume_ckpt is None),
+                                  **dict(cfg.model_args))
+        self.pretrained = pretrained_used(self.model)
+        self.mean, self.std = list(IMAGENET_MEAN), list(IMAGENET_STD)
+        if self.resume_ckpt is not None:
+            self.model.load_state_dict(self.resume_ckpt["state_dict"])
+            self.pretrained = self.resume_ckpt.get("pretrained")
+        self.model.to(self.device)
+        if self.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.train_model = self.dist.wrap(self.model, self.device)
+        if cfg.compile:
+            self.train_model = torch.compile(self.train_model)
+        ws = int(self.dist.info.world_size)
+        self.rank_batch = max(1, cfg.batch_size // ws)
+        self.loss_fn = build_loss(cfg.loss, C, cfg.class_weights, self.device)
+        self.optimizer = build_optimizer(cfg.optimizer, self.model.parameters(), cfg.lr, cfg.weight_decay, cfg.momentum)
+        if self.resume_ckpt is not None and self.resume_ckpt.get("steps_per_epoch"):
+            self.steps_per_epoch = int(self.resume_ckpt["steps_per_epoch"])
+        else:
+            self.steps_per_epoch = cfg.steps_per_epoch or default_steps_per_epoch(
+                self.train_cache.samples, cfg.crop, self.rank_batch * ws)
+        self.total_steps = cfg.epochs * self.steps_per_epoch
+        warmup = int(round(cfg.warmup_epochs * self.steps_per_epoch))
+        warmup = min(warmup, self.total_steps // 4)
+        self.scheduler = build_scheduler(self.optimizer, cfg.scheduler, self.total_steps, warmup)
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
+        self.augmenter = Augmenter(AugmentParams(cfg.crop, tuple(cfg.scale_range), cfg.flips, cfg.color_jitter),
+                                   self.device, self.mean, self.std, self.channels_last)
+        self.pos = _Position()
+        self.gen = torch.Generator()
+        self._epoch_loss = [0.0, 0]
+        ck = self.resume_ckpt
+        if ck is not None:
+            if ck.get("optimizer"):
+                self.optimizer.load_state_dict(ck["optimizer"])
+            if ck.get("scheduler"):
+                self.scheduler.load_state_dict(ck["scheduler"])
+            if ck.get("scaler") and self.scaler.is_enabled():
+                self.scaler.load_state_dict(ck["scaler"])
+            p = ck.get("position") or {}
+            self.pos = _Position(int(p.get("epoch", ck.get("epoch", 0))), int(p.get("step", 0)),
+                                 int(ck.get("global_step", 0)), int(p.get("draw_pos", 0)))
+            if self.pos.step >= self.steps_per_epoch:
+                self.pos = _Position(self.pos.epoch + 1, 0, self.pos.global_step, 0)
+            self.best_miou = ck.get("best_miou")
+            rng = ck.get("rng") or {}
+            set_rng_state(rng, self.device)
+            if self.pos.step > 0 and rng.get("augment") is not None:
+                self.gen.set_state(rng["augment"])
+            el = ck.get("epoch_loss")
+            if self.pos.step > 0 and el:
+                self._epoch_loss = [float(el[0]), int(el[1])]
+
+    def _make_run_dir(self) -> None:
+        cfg = self.config
+        if cfg.out is not None:
+            self.run_dir = Path(cfg.out)
+        elif cfg.resume is not None:
+            self.run_dir = Path(cfg.resume).parent
+        else:
+            self.run_dir = new_run_dir(self.project.runs_dir, cfg.model)
+        if not self.dist.is_main:
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        meta = {"config": cfg.to_json(), "project": str(self.project.root), "device": str(self.device),
+                "precision": self.precision, "pretrained": self.pretrained, "world_size": int(self.dist.info.world_size),
+                "steps_per_epoch": self.steps_per_epoch, "segstudio_version": __version__, "torch_version": torch.__version__,
+                "cache_device": str(self.train_cache.storage_device)}
+        atomic_write_json(self.run_dir / "config.json", meta)
+        atomic_write_json(self.run_dir / "split.json", {"seed": cfg.seed, "val_fraction": cfg.val_fraction,
+                                                        "train": self.train_ids, "val": self.val_ids})
+        self._metrics_fh = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
+
+    # ------------------------------------------------------------------ training
+    def _epoch_draws(self, epoch: int) -> list[int]:
+        """This rank's sample indices for an epoch: seeded permutations, sharded across ranks."""
+        n = len(self.train_cache)
+        need = self.steps_per_epoch * self.rank_batch * int(self.dist.info.world_size)
+        g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+        draws: list[int] = []
+        while len(draws) < need:
+            draws.extend(torch.randperm(n, generator=g).tolist())
+        return [draws[i] for i in self.dist.shard(need, epoch, self.config.seed)]
+
+    def _train(self) -> None:
+        cfg = self.config
+        lag = self.device.type == "cuda"  # read the loss one step late so the GPU queue never drains
+        for epoch in range(self.pos.epoch, cfg.epochs):
+            t0 = time.perf_counter()
+            if cfg.watch_project and epoch > 0:
+                self._rescan()
+            if self.pos.step == 0:
+                self.gen.manual_seed(cfg.seed * 7_919 + epoch * 104_729 + int(self.dist.info.rank))
+                self._epoch_loss = [0.0, 0]
+                self.pos.draw_pos = 0
+            self.pos.epoch = epoch
+            draws = self._epoch_draws(epoch)
+            self.train_model.train()
+            pending: tuple[int, int, torch.Tensor, float, int] | None = None
+            t_step = time.perf_counter()
+            while self.pos.step < self.steps_per_epoch:
+                if self._should_stop():
+                    if pending:
+                        self._report_step(*pending)
+                    self._save("last", None)
+                    raise _Cancelled()
+                idx = [draws[(self.pos.draw_pos + i) % len(draws)] for i in range(self.rank_batch)]
+                x, y = self.augmenter.batch(self.train_cache, idx, self.gen)
+                loss = self._step(x, y)
+                self.pos.draw_pos += len(idx)
+                now = time.perf_counter()
+                ips = len(idx) * int(self.dist.info.world_size) / max(1e-9, now - t_step)
+                t_step = now
+                cur = (epoch, self.pos.step, loss, float(self.optimizer.param_groups[0]["lr"]), self.pos.global_step)
+                self.scheduler.step()
+                self.pos.step += 1
+                self.pos.global_step += 1
+                if lag:
+                    if pending:
+                        self._report_step(*pending)
+                    pending = (*cur[:4], cur[4], ips)  # type: ignore[assignment]
+                else:
+                    self._report_step(*cur, ips)
+            if pending:
+                self._report_step(*pending)
+            self._end_epoch(epoch, time.perf_counter() - t0)
+            self.pos = _Position(epoch + 1, 0, self.pos.global_step, 0)
+
+    def _should_stop(self) -> bool:
+        """The cancel flag; under torchrun agreed by all ranks (every step on CPU, every 10 on GPUs)."""
+        if not self.dist.enabled:
+            return self._cancel.is_set()
+        if self.device.type == "cuda" and self.pos.step % 10:
+            return False
+        return self.dist.any_rank(self._cancel.is_set())
+
+    def _report_step(self, epoch: int, step: int, loss_t: torch.Tensor, lr: float, global_step: int, ips: float) -> None:
+        loss = float(loss_t.item())
+        if not math.isfinite(loss):
+            raise SegstudioError(f"the loss became {loss} at step {global_step}; lower the learning rate (--lr {self.config.lr})")
+        self._epoch_loss[0] += loss
+        self._epoch_loss[1] += 1
+        self._emit(StepEvent(epoch, step, global_step, self.total_steps, loss, lr, ips))
+
+    def _forward_backward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """One optimisation step; returns the loss tensor (not synchronised)."""
+        ctx = torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype is not None else contextlib.nullcontext()
+        with ctx:
+            logits = self.train_model(x)
+        loss = self.loss_fn(logits.float(), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return loss.detach()
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """A step that survives out-of-memory errors by freeing memory, halving the batch size and retrying."""
+        while True:
+            try:
+                return self._forward_backward(x, y)
+            except torch.OutOfMemoryError as exc:
+                reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else "out of memory"
+            # outside the except block: the traceback (and the activations it held) is released
+            self.optimizer.zero_grad(set_to_none=True)
+            gc.collect()
+            if self.device.type == "cuda":
+                torch.cuda.empty_cache()
+            old = self.rank_batch
+            if old <= 1:
+                raise SegstudioError(f"out of memory even with batch size 1 ({reason}); try a smaller --crop or model")
+            self.rank_batch = old // 2
+            x, y = x[: self.rank_batch], y[: self.rank_batch]
+            ws = int(self.dist.info.world_size)
+            self._emit(BatchSizeReduced(old * ws, self.rank_batch * ws, f"out of memory: {reason}"))
+
+    # ------------------------------------------------------------------ validation, checkpoints, previews
+    def _validate(self) -> tuple[float | None, Any]:
+        if not self.val_cache.samples:
+            return None, None
+        cm, loss_sum = validation_sums(self.model, self.val_cache.samples, self.project.num_classes, self.device,
+                                       self.mean, self.std, self.precision, self.channels_last,
+                                       tile=max(4 * self.config.crop, 1024), rank=int(self.dist.info.rank),
+                                       world_size=int(self.dist.info.world_size), cancelled=self._cancel.is_set)
+        self.train_model.train()
+        self.dist.all_reduce_sum(cm)
+        self.dist.all_reduce_sum(loss_sum)
+        val_loss = float(loss_sum[0] / loss_sum[1]) if float(loss_sum[1]) > 0 else None
+        return val_loss, metrics_from_confusion(cm)
+
+    def _end_epoch(self, epoch: int, seconds: float) -> None:
+        cfg = self.config
+        loss_t = torch.tensor(self._epoch_loss, dtype=torch.float64, device=self.device)
+        self.dist.all_reduce_sum(loss_t)
+        train_loss = float(loss_t[0] / max(1.0, float(loss_t[1])))
+        try:
+            val_loss, m = self._validate()
+        except torch.OutOfMemoryError:
+            val_loss, m = None, None
+            self._free_memory()
+            self._warn("out of memory during validation; metrics skipped for this epoch")
+        miou = m.miou if m is not None else None
+        self._emit(EpochEnd(epoch, cfg.epochs, train_loss, val_loss, miou,
+                            m.per_class_iou if m is not None else [None] * self.project.num_classes,
+                            m.dice if m is not None else None, m.pixel_acc if m is not None else None, seconds))
+        if self._should_stop():
+            self.pos = _Position(epoch + 1, 0, self.pos.global_step, 0)
+            self._save("last", miou)
+            raise _Cancelled()
+        metrics = m.to_json() if m is not None else {}
+        metrics.update({"train_loss": train_loss, "val_loss": val_loss})
+        improved = miou is not None and (self.best_miou is None or miou > self.best_miou)
+        if improved:
+            self.best_miou = miou
+        self.pos = _Position(epoch + 1, 0, self.pos.global_step, 0)
+        if improved or (miou is None and not self.val_ids):
+            self._save("best", miou, metrics)
+        self._save("last", miou, metrics)
+        if cfg.preview_every_epoch:
+            try:
+                self._preview(epoch)
+            except torch.OutOfMemoryError:
+                self._free_memory()
+                self._warn("out of memory while predicting the preview; skipped")
+        if self._metrics_fh is not None:
+            self._metrics_fh.flush()
+
+    def _free_memory(self) -> None:
+        self.train_model.train()
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    def checkpoint_dict(self, miou: float | None = None, metrics: dict | None = None) -> dict:
+        """The full checkpoint (state for exact resume plus everything inference needs)."""
+        rng = rng_state(self.device)
+        rng["augment"] = self.gen.get_state()
+        return {
+            "format": FORMAT, "version": VERSION, "segstudio_version": __version__,
+            "model": {"name": self.config.model, "args": dict(self.config.model_args)},
+            "num_classes": self.project.num_classes,
+            "classes": [c.to_json() for c in self.project.classes],
+            "normalization": {"mean": self.mean, "std": self.std},
+            "config": self.config.to_json(),
+            "epoch": self.pos.epoch, "global_step": self.pos.global_step,
+            "position": {"epoch": self.pos.epoch, "step": self.pos.step, "draw_pos": self.pos.draw_pos},
+            "steps_per_epoch": self.steps_per_epoch,
+            "epoch_loss": list(self._epoch_loss),
+            "metrics": jsonable(metrics or {"miou": miou}),
+            "best_miou": self.best_miou,
+            "pretrained": self.pretrained,
+            "split": {"train": list(self.train_ids), "val": list(self.val_ids)},
+            "state_dict": {k: v.detach().clone().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "rng": rng,
+        }
+
+    def _save(self, kind: str, miou: float | None, metrics: dict | None = None) -> None:
+        if not self.dist.is_main or self.run_dir is None:
+            return
+        path = save_checkpoint(self.run_dir / f"{kind}.pt", self.checkpoint_dict(miou, metrics))
+        self._emit(CheckpointSaved(path, kind, self.pos.epoch, miou))
+
+    def _preview(self, epoch: int) -> None:
+        if not self.dist.is_main or not any(hasattr(cb, "on_preview") for cb in self.callbacks):
+            return
+        with self._lock:
+            image_id = self._preview_id
+        if image_id is None:
+            image_id = (self.val_ids or self.train_ids)[0]
+        try:
+            if self._preview_cache is None or self._preview_cache[0] != image_id:
+                self._preview_cache = (image_id, load_image(self.project.image_path(image_id)).rgb)
+            rgb = self._preview_cache[1]
+        except SegstudioError as exc:
+            self._warn(f"no preview for {image_id}: {exc}")
+            return
+        self.model.eval()
+        x = to_model_input(rgb, self.device, self.mean, self.std)
+        probs = predict_probs(self.model, x, self.project.num_classes, tile=max(self.config.crop, 256),
+                              precision=self.precision, channels_last=self.channels_last)
+        self.train_model.train()
+        pred = probs_to_prediction(probs)
+        self._emit(PreviewEvent(image_id, pred.mask, pred.confidence, epoch))
+
+    def _rescan(self) -> None:
+        """Live training: pick up masks that are new or changed since they were cached (training split only)."""
+        rescan_labeled(self.project, self.train_cache, set(self.val_ids), self.config.value_map, self._warn)
+        self.train_ids = [s.image_id for s in self.train_cache.samples]
+
+
+def _fmt(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4f}"

@@ -1,0 +1,19 @@
+"""The demo project trains to a useful model with the default settings (benchmarks/demo_miou.py)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_demo_project_reaches_miou_with_defaults():
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "demo_miou.py"
+    spec = importlib.util.spec_from_file_location("demo_miou", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.run_demo(threads=2, device="cpu")
+    assert result["miou"] >= 0.8, result
+    assert result["epochs"] >= 1

@@ -1,0 +1,235 @@
+"""DDP helpers: sharding like DistributedSampler, no-ops without torchrun, gloo all-reduce."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import pytest
+import torch
+import torch.nn as nn
+
+from segstudio.engine import distributed as D
+from segstudio.engine.distributed import DistInfo, shard_indices
+
+
+def _info(rank: int, world: int) -> DistInfo:
+    return DistInfo(True, rank, world, rank, "gloo")
+
+
+@pytest.mark.parametrize("n,world", [(10, 2), (11, 2), (7, 3), (2, 4), (1, 2)])
+def test_shards_are_disjoint_cover_and_equal_sized(n, world):
+    shards = [shard_indices(n, _info(r, world), epoch=3, seed=5) for r in range(world)]
+    sizes = {len(s) for s in shards}
+    assert sizes == {-(-n // world)}
+    flat = [i for s in shards for i in s]
+    assert set(flat) == set(range(n))
+    if n % world == 0:  # no padding: disjoint
+        assert len(flat) == len(set(flat)) == n
+
+
+def test_shards_change_with_epoch_and_seed_and_are_deterministic():
+    info = _info(0, 2)
+    a = shard_indices(100, info, epoch=0, seed=0)
+    assert a == shard_indices(100, info, epoch=0, seed=0)
+    assert a != shard_indices(100, info, epoch=1, seed=0)
+    assert a != shard_indices(100, info, epoch=0, seed=1)
+
+
+def test_union_of_rank_batches_is_the_single_process_global_batch():
+    n, world, per_rank = 24, 2, 3
+    single = shard_indices(n, D.NOT_DISTRIBUTED, epoch=2, seed=7)
+    assert sorted(single) == list(range(n))
+    shards = [shard_indices(n, _info(r, world), epoch=2, seed=7) for r in range(world)]
+    for k in range(n // (world * per_rank)):
+        union = {i for s in shards for i in s[k * per_rank:(k + 1) * per_rank]}
+        assert union == set(single[k * world * per_rank:(k + 1) * world * per_rank])
+
+
+def test_helpers_are_noops_without_torchrun(monkeypatch):
+    for var in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(var, raising=False)
+    info = D.init_distributed("cpu")
+    assert info == DistInfo(False, 0, 1, 0, "")
+    assert D.is_main_process()
+    model = nn.Linear(2, 2)
+    assert D.wrap_model(model, info, "cpu") is model
+    assert D.unwrap_model(model) is model
+    t = torch.tensor([1.0, 2.0])
+    assert D.all_reduce_sum(t, info) is t and t.tolist() == [1.0, 2.0]
+    assert D.broadcast_object({"a": 1}, info) == {"a": 1}
+    assert D.any_rank(True, info) and not D.any_rank(False, info)
+    D.barrier(info)
+    D.cleanup(info)
+
+
+def test_single_process_torchrun_is_not_distributed(monkeypatch):
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert not D.init_distributed("cpu").enabled
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank: int, world: int, port: int, queue) -> None:
+    os.environ.update(RANK=str(rank), WORLD_SIZE=str(world), LOCAL_RANK=str(rank),
+                      MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    info = D.init_distributed("cpu")
+    try:
+        cm = torch.zeros(3, 3, dtype=torch.int64)
+        cm[rank, rank] = 10 + rank
+        D.all_reduce_sum(cm, info)
+        loss = D.all_reduce_mean(torch.tensor([float(rank)]), info)
+        run_dir = D.broadcast_object(f"run-from-{rank}", info)
+        stop = D.any_rank(rank == 1, info)
+        model = D.wrap_model(nn.Linear(2, 2), info, "cpu")
+        queue.put((rank, info.backend, D.is_main_process(), cm.tolist(), float(loss), run_dir, stop,
+                   type(model).__name__, type(D.unwrap_model(model)).__name__))
+        D.barrier(info)
+    finally:
+        D.cleanup(info)
+
+
+def test_two_gloo_processes_reduce_and_broadcast():
+    ctx = torch.multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    port = _free_port()
+    procs = [ctx.Process(target=_worker, args=(r, 2, port, queue)) for r in range(2)]
+    for p in procs:
+        p.start()
+    results = sorted(queue.get(timeout=60) for _ in procs)
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    for rank, backend, main, cm, loss, run_dir, stop, wrapped, inner in results:
+        assert backend == "gloo"
+        assert main == (rank == 0)
+        assert cm == [[10, 0, 0], [0, 11, 0], [0, 0, 0]]
+        assert loss == pytest.approx(0.5)
+        assert run_dir == "run-from-0"
+        assert stop is True
+        assert wrapped == "DistributedDataParallel" and inner == "Linear"
+
+
+# ---------------------------------------------------------------- 2-process training (gloo) vs 1 process
+
+_DRIVER = '''
+import json, os, sys
+from pathlib import Path
+from segstudio.engine.config import TrainConfig
+from segstudio.engine.trainer import Trainer
+cfg = TrainConfig.from_json(json.loads(Path(sys.argv[2]).read_text()))
+end = Trainer(sys.argv[1], cfg).run()
+rank = int(os.environ.get("RANK", 0))
+report = {"rank": rank, "status": end.status, "message": end.message, "traceback": end.traceback}
+Path(sys.argv[3], f"rank{rank}.json").write_text(json.dumps(report))
+sys.exit(0 if end.status == "completed" else 1)
+'''
+
+
+def _train_config(out, batch_size: int) -> dict:
+    from segstudio.engine.config import TrainConfig
+
+    # no random augmentation (crop = image size, no scaling, flips or jitter) so that the two runs
+    # see identical pixels; SGD keeps the comparison first-order in the gradients
+    cfg = TrainConfig(model="unet", model_args={"width": 4, "depth": 2}, epochs=2, batch_size=batch_size, lr=0.05,
+                      crop=64, scale_range=(1.0, 1.0), flips=False, color_jitter=0.0, device="cpu", precision="fp32",
+                      steps_per_epoch=3, optimizer="sgd", preview_every_epoch=False, val_fraction=0.25,
+                      channels_last=False, pretrained=False, seed=1, out=out)
+    return cfg.to_json()
+
+
+def _weights(run_dir):
+    ckpt = torch.load(run_dir / "last.pt", map_location="cpu", weights_only=True)
+    return {k: v.double() for k, v in ckpt["state_dict"].items() if v.is_floating_point() and "running" not in k}
+
+
+def _distance(a: dict, b: dict) -> float:
+    return sum(float((a[k] - b[k]).pow(2).sum()) for k in a) ** 0.5
+
+
+def _epoch_records(run_dir) -> list[dict]:
+    import json
+
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in lines if r["type"] == "EpochEnd"]
+
+
+@pytest.mark.slow
+def test_two_process_gloo_training_matches_one_process_with_the_same_global_batch(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from segstudio.core.demo import generate_demo_project
+    from segstudio.engine.config import TrainConfig
+    from segstudio.engine.models import create_model
+    from segstudio.engine.trainer import Trainer
+
+    project = tmp_path / "project"
+    generate_demo_project(project, n_images=8, labeled=8, size=(64, 64))
+    driver = tmp_path / "driver.py"
+    driver.write_text(_DRIVER)
+    ddp_dir = tmp_path / "ddp"
+    (tmp_path / "ddp.json").write_text(json.dumps(_train_config(ddp_dir, batch_size=4)))
+    reports_dir = tmp_path / "reports"  # the test's own bookkeeping, one file per rank
+    reports_dir.mkdir()
+    before = {p for p in tmp_path.rglob("*")}
+
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           str(driver), str(project), str(tmp_path / "ddp.json"), str(reports_dir)],
+                          capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    reports = [json.loads(p.read_text()) for p in sorted(reports_dir.glob("rank*.json"))]
+    assert sorted(r["rank"] for r in reports) == [0, 1]
+    assert all(r["status"] == "completed" for r in reports), reports
+
+    # only rank 0 wrote: one run folder with one copy of everything, each step logged once
+    written = {p for p in tmp_path.rglob("*") if p.is_file() and reports_dir not in p.parents} - before
+    assert {p.relative_to(tmp_path).as_posix() for p in written} == {
+        "ddp/best.pt", "ddp/last.pt", "ddp/config.json", "ddp/metrics.jsonl", "ddp/split.json"}
+    assert not (project / "runs").exists()
+    assert json.loads((ddp_dir / "config.json").read_text())["world_size"] == 2
+    records = [json.loads(line) for line in (ddp_dir / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["global_step"] for r in records if r["type"] == "StepEvent"]
+    assert steps == sorted(set(steps)) and len(steps) == 6
+    assert sum(r["type"] == "TrainEnd" for r in records) == 1
+
+    # the same global batch in one process, and a control with only the per-process batch
+    single_dir, control_dir = tmp_path / "single", tmp_path / "control"
+    for out, batch in ((single_dir, 4), (control_dir, 2)):
+        end = Trainer(project, TrainConfig.from_json(_train_config(out, batch))).run()
+        assert end.status == "completed", end.message
+    torch.manual_seed(1)
+    init = {k: v.double() for k, v in create_model("unet", 4, pretrained=False, width=4, depth=2).state_dict().items()
+            if v.is_floating_point() and "running" not in k}
+    ddp, single, control = _weights(ddp_dir), _weights(single_dir), _weights(control_dir)
+    update = _distance(single, init)
+    assert update > 0.1  # training moved the weights
+    # BatchNorm normalises over each process's share of the batch (no SyncBatchNorm on CPU),
+    # so the match is close, not bit-exact; a different global batch is much further away
+    assert _distance(ddp, single) < 0.12 * update
+    assert _distance(ddp, single) < 0.6 * _distance(ddp, control)
+    e_ddp, e_single = _epoch_records(ddp_dir)[-1], _epoch_records(single_dir)[-1]
+    assert e_ddp["train_loss"] == pytest.approx(e_single["train_loss"], rel=0.05)
+    assert e_ddp["miou"] == pytest.approx(e_single["miou"], abs=0.05)
+
+    # resume the 2-process run for a third epoch with the real command line,
+    # ``torchrun -m segstudio train``: it continues in the same folder, rank 0 alone writing
+    before = {p for p in tmp_path.rglob("*") if p.is_file()}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "-m", "segstudio", "train", str(project), "--resume", str(ddp_dir / "last.pt"),
+                           "--epochs", "3", "--device", "cpu"],
+                          capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.stderr.count("epoch 3/3: train loss") == 1  # progress printed by rank 0 only
+    assert [r["epoch"] for r in _epoch_records(ddp_dir)] == [0, 1, 2]
+    assert torch.load(ddp_dir / "last.pt", weights_only=True)["epoch"] == 3
+    assert {p for p in tmp_path.rglob("*") if p.is_file()} == before
+    assert not (project / "runs").exists()
