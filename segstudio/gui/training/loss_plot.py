@@ -1,0 +1,220 @@
+"""Live training curves (pyqtgraph): loss per step (raw + smoothed) and val loss / mIoU per epoch."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+import numpy as np
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+
+def ema_smooth(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
+    """TensorBoard-style exponential moving average with bias correction (first value is exact)."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.empty_like(values)
+    acc = 0.0
+    for i, v in enumerate(values):
+        acc = weight * acc + (1.0 - weight) * v
+        out[i] = acc / (1.0 - weight ** (i + 1))
+    return out
+
+
+class _Smoother:
+    """Incremental version of :func:`ema_smooth` (O(new points) per update)."""
+
+    def __init__(self, weight: float = 0.9) -> None:
+        self.weight = weight
+        self._acc = 0.0
+        self._n = 0
+
+    def push(self, values: Iterable[float]) -> list[float]:
+        out = []
+        for v in values:
+            self._acc = self.weight * self._acc + (1.0 - self.weight) * v
+            self._n += 1
+            out.append(self._acc / (1.0 - self.weight ** self._n))
+        return out
+
+
+class _Series:
+    """Growable x/y float arrays (amortised appends, no per-point Python lists for long runs)."""
+
+    def __init__(self) -> None:
+        self._x = np.empty(1024, dtype=np.float64)
+        self._y = np.empty(1024, dtype=np.float64)
+        self.n = 0
+
+    def extend(self, xs: list[float], ys: list[float]) -> None:
+        k = len(xs)
+        if self.n + k > len(self._x):
+            cap = max(2 * len(self._x), self.n + k)
+            self._x = np.resize(self._x, cap)
+            self._y = np.resize(self._y, cap)
+        self._x[self.n:self.n + k] = xs
+        self._y[self.n:self.n + k] = ys
+        self.n += k
+
+    @property
+    def x(self) -> np.ndarray:
+        return self._x[:self.n]
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._y[:self.n]
+
+
+class LossPlot(QWidget):
+    """Two stacked plots. Top: training loss per step, raw (faint) and smoothed. Bottom: per epoch,
+    validation loss (left axis) and mIoU (right axis, 0..1).
+
+    Feed it with :meth:`add_steps` and :meth:`add_epoch`; each call redraws once (callers throttle).
+    The data is kept here; the pyqtgraph widget is only built (and pyqtgraph imported) when the plot is
+    first shown. ``redraws`` counts curve updates actually drawn (for the latency benchmark).
+    """
+
+    def __init__(self, parent: QWidget | None = None, smoothing: float = 0.9) -> None:
+        super().__init__(parent)
+        self.redraws = 0
+        self._smoothing = smoothing
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.graphics = None  # pyqtgraph.GraphicsLayoutWidget, built when first shown (keeps startup fast)
+        self._reset_data()
+
+    # ------------------------------------------------------------------ widgets
+    def _build(self) -> None:
+        import pyqtgraph as pg
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.graphics.setMinimumHeight(220)
+        self._layout.addWidget(self.graphics)
+
+        self.step_plot = self.graphics.addPlot(row=0, col=0, title="training loss")
+        self.step_plot.setLabel("bottom", "step")
+        self.step_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.step_plot.setClipToView(True)
+        self.step_plot.setDownsampling(auto=True, mode="peak")
+        self.step_plot.addLegend(offset=(-5, 5))
+        self.raw_curve = self.step_plot.plot(pen=pg.mkPen((70, 130, 180, 80), width=1), name="raw")
+        self.smooth_curve = self.step_plot.plot(pen=pg.mkPen((20, 80, 160), width=2), name="smoothed")
+
+        self.epoch_plot = self.graphics.addPlot(row=1, col=0, title="validation (per epoch)")
+        self.epoch_plot.setLabel("bottom", "epoch")
+        self.epoch_plot.setLabel("left", "loss")
+        self.epoch_plot.showGrid(x=True, y=True, alpha=0.2)
+        legend = self.epoch_plot.addLegend(offset=(-5, 5))
+        sym = dict(symbol="o", symbolSize=6)
+        dash = pg.mkPen((120, 120, 120), width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
+        self.train_epoch_curve = self.epoch_plot.plot(pen=dash, name="train loss", symbolBrush=(120, 120, 120), **sym)
+        self.val_curve = self.epoch_plot.plot(pen=pg.mkPen((200, 80, 20), width=2), name="val loss",
+                                              symbolBrush=(200, 80, 20), **sym)
+        # mIoU on a second y axis (right), in its own ViewBox linked on x
+        self.miou_view = pg.ViewBox()
+        self.epoch_plot.showAxis("right")
+        self.epoch_plot.scene().addItem(self.miou_view)
+        self.epoch_plot.getAxis("right").linkToView(self.miou_view)
+        self.epoch_plot.getAxis("right").setLabel("mIoU")
+        self.miou_view.setXLink(self.epoch_plot)
+        self.miou_view.setYRange(0.0, 1.0)
+        self.miou_curve = pg.PlotDataItem(pen=pg.mkPen((30, 150, 60), width=2), symbol="s", symbolSize=6,
+                                          symbolBrush=(30, 150, 60))
+        self.miou_view.addItem(self.miou_curve)
+        legend.addItem(self.miou_curve, "mIoU")
+        self.epoch_plot.getViewBox().sigResized.connect(self._sync_views)
+        self._sync_views()
+        self._draw_steps()
+        self._draw_epochs()
+
+    def dispose(self) -> None:
+        """Delete the pyqtgraph widget now (window closing): pyqtgraph items left for the interpreter's
+        exit-time teardown can crash it. The data is kept; :meth:`showEvent` rebuilds the plots."""
+        if self.graphics is None:
+            return
+        import shiboken6
+
+        g, self.graphics = self.graphics, None
+        self._layout.removeWidget(g)
+        g.clear()
+        g.setParent(None)
+        shiboken6.delete(g)
+
+    def rebuild(self) -> None:
+        """Recreate the plots after :meth:`dispose` (no-op when they exist)."""
+        if self.graphics is None:
+            self._build()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.rebuild()
+        super().showEvent(event)
+
+    # ------------------------------------------------------------------ data
+    def _reset_data(self) -> None:
+        self._raw = _Series()
+        self._smooth = _Series()
+        self._smoother = _Smoother(self._smoothing)
+        self._epochs: list[tuple[float, float | None, float | None, float | None]] = []
+
+    def clear(self) -> None:
+        """Forget all points (a new run starts)."""
+        self._reset_data()
+        self._draw_steps()
+        self._draw_epochs()
+
+    def add_steps(self, points: list[tuple[int, float]]) -> None:
+        """Append (global_step, loss) points and redraw the step curves once. Non-finite losses are skipped."""
+        pts = [(float(s), float(v)) for s, v in points if math.isfinite(v)]
+        if not pts:
+            return
+        xs = [p[0] for p in pts]
+        ys = [p[1] for p in pts]
+        self._raw.extend(xs, ys)
+        self._smooth.extend(xs, self._smoother.push(ys))
+        self._draw_steps()
+
+    def add_epoch(self, epoch: float, train_loss: float | None = None, val_loss: float | None = None,
+                  miou: float | None = None) -> None:
+        """Append one epoch's numbers (None = not measured) and redraw the epoch curves."""
+        self._epochs.append((float(epoch), _finite(train_loss), _finite(val_loss), _finite(miou)))
+        self._draw_epochs()
+
+    def _draw_steps(self) -> None:
+        if self.graphics is None:
+            return
+        self.raw_curve.setData(self._raw.x, self._raw.y)
+        self.smooth_curve.setData(self._smooth.x, self._smooth.y)
+        self.redraws += 1
+
+    def _draw_epochs(self) -> None:
+        if self.graphics is None:
+            return
+        for idx, curve in ((1, self.train_epoch_curve), (2, self.val_curve), (3, self.miou_curve)):
+            pts = [(e[0], e[idx]) for e in self._epochs if e[idx] is not None]
+            curve.setData([p[0] for p in pts], [p[1] for p in pts])
+        self.redraws += 1
+
+    # ------------------------------------------------------------------ inspection (tests, benchmark)
+    def step_points(self) -> tuple[np.ndarray, np.ndarray]:
+        """The raw (step, loss) arrays drawn so far."""
+        return self._raw.x.copy(), self._raw.y.copy()
+
+    def smoothed_points(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._smooth.x.copy(), self._smooth.y.copy()
+
+    def epoch_points(self) -> list[tuple[float, float | None, float | None, float | None]]:
+        """[(epoch, train_loss, val_loss, miou)]."""
+        return list(self._epochs)
+
+    def _sync_views(self) -> None:
+        if self.graphics is None:
+            return
+        self.miou_view.setGeometry(self.epoch_plot.getViewBox().sceneBoundingRect())
+        self.miou_view.linkedViewChanged(self.epoch_plot.getViewBox(), self.miou_view.XAxis)
+
+
+def _finite(v: float | None) -> float | None:
+    if v is None:
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None

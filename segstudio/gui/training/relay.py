@@ -1,0 +1,159 @@
+"""Thread-safe, throttled hand-over of trainer events to the GUI thread.
+
+The engine calls callbacks on the worker thread. :class:`EventBuffer` (no Qt) stores them under a
+lock: step events are coalesced (every loss is kept as a plain float pair for the curve, but only
+the latest step event is kept for the progress bar), previews are "latest wins", and the rare
+events (start, epoch end, checkpoint, warnings, end) are queued in order. :class:`EventPump`, a
+QObject living on the GUI thread, drains the buffer on a QTimer (every ~60 ms) and emits signals,
+so the event loop never floods however fast the trainer steps.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+import numpy as np
+
+#: Longest list of raw step losses kept between two drains (older ones are thinned out).
+MAX_PENDING_STEPS = 20000
+
+
+@dataclass
+class Drained:
+    """What one drain of the buffer returns."""
+
+    steps: list[tuple[int, float]] = field(default_factory=list)  # (global_step, loss)
+    last_step: Any = None  # the latest StepEvent (or None)
+    preview: Any = None  # the latest PreviewEvent (or None)
+    events: list[tuple[str, Any]] = field(default_factory=list)  # ordered rare events
+
+    def empty(self) -> bool:
+        return not self.steps and self.last_step is None and self.preview is None and not self.events
+
+
+class EventBuffer:
+    """Engine callback object (duck-typed, see ENGINE_API.md) that buffers events for the GUI thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending = Drained()
+
+    # ---- engine callbacks (worker thread)
+    def on_train_start(self, ev) -> None:
+        self._push("start", ev)
+
+    def on_step(self, ev) -> None:
+        with self._lock:
+            steps = self._pending.steps
+            steps.append((int(ev.global_step), float(ev.loss)))
+            if len(steps) > MAX_PENDING_STEPS:  # GUI stalled: keep every other point
+                del steps[::2]
+            self._pending.last_step = ev
+
+    def on_epoch_end(self, ev) -> None:
+        self._push("epoch", ev)
+
+    def on_preview(self, ev) -> None:
+        ev = _copy_preview(ev)
+        with self._lock:
+            self._pending.preview = ev
+
+    def on_checkpoint(self, ev) -> None:
+        self._push("checkpoint", ev)
+
+    def on_batch_size_reduced(self, ev) -> None:
+        self._push("batch_size", ev)
+
+    def on_warning(self, message: str) -> None:
+        self._push("warning", str(message))
+
+    def on_end(self, ev) -> None:
+        self._push("end", ev)
+
+    # ---- GUI side
+    def drain(self) -> Drained:
+        """Take everything buffered so far (thread-safe)."""
+        with self._lock:
+            out, self._pending = self._pending, Drained()
+        return out
+
+    def _push(self, kind: str, ev: Any) -> None:
+        with self._lock:
+            self._pending.events.append((kind, ev))
+
+
+def _copy_preview(ev):
+    """Make sure the preview arrays are owned numpy copies (never views into engine buffers)."""
+    try:
+        ev.mask = np.array(ev.mask, dtype=np.uint8, copy=True)
+        if getattr(ev, "confidence", None) is not None:
+            ev.confidence = np.array(ev.confidence, dtype=np.float32, copy=True)
+    except (AttributeError, TypeError):  # frozen or foreign event: leave as is
+        pass
+    return ev
+
+
+class EventPump(QObject):
+    """Drains an :class:`EventBuffer` on the GUI thread and re-emits its contents as signals.
+
+    Step events come out as ``steps(list[(global_step, loss)], last StepEvent)`` at most once per
+    interval; previews as ``preview(PreviewEvent)`` (latest wins); the others one signal each, in order.
+    """
+
+    started = Signal(object)
+    steps = Signal(object, object)
+    epochEnded = Signal(object)
+    preview = Signal(object)
+    checkpointSaved = Signal(object)
+    batchSizeReduced = Signal(object)
+    warning = Signal(str)
+    ended = Signal(object)
+
+    def __init__(self, buffer: EventBuffer, interval_ms: int = 60, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.buffer = buffer
+        self._timer = QTimer(self)
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self.pump)
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def stop(self) -> None:
+        """Stop the timer after delivering what is still buffered."""
+        self._timer.stop()
+        self.pump()
+
+    def is_active(self) -> bool:
+        return self._timer.isActive()
+
+    def pump(self) -> None:
+        """Emit everything buffered since the last call (GUI thread)."""
+        d = self.buffer.drain()
+        if d.empty():
+            return
+        ended = []
+        for kind, ev in d.events:
+            if kind == "start":
+                self.started.emit(ev)
+        if d.steps or d.last_step is not None:
+            self.steps.emit(d.steps, d.last_step)
+        for kind, ev in d.events:
+            if kind == "epoch":
+                self.epochEnded.emit(ev)
+            elif kind == "checkpoint":
+                self.checkpointSaved.emit(ev)
+            elif kind == "batch_size":
+                self.batchSizeReduced.emit(ev)
+            elif kind == "warning":
+                self.warning.emit(ev)
+            elif kind == "end":
+                ended.append(ev)
+        if d.preview is not None:
+            self.preview.emit(d.preview)
+        for ev in ended:
+            self.ended.emit(ev)
