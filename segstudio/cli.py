@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -77,6 +78,9 @@ def build_gui_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``segstudio`` command and ``python -m segstudio``."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    from segstudio.logging_setup import setup_logging
+
+    setup_logging()  # first: a start without a console (stdout/stderr None) must not crash below
     try:
         if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
             args = build_parser().parse_args(argv)
@@ -88,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return EXIT_USER_ERROR
             return int(module.run(args) or 0)
         args = build_gui_parser().parse_args(argv)
+        if args.self_test:  # the self-test window is offscreen (works without a display, e.g. on a GPU server)
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from segstudio.gui_launcher import launch  # no Qt import until here
 
         return int(launch(args.project, self_test=args.self_test) or 0)
