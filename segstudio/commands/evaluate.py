@@ -62,15 +62,10 @@ def evaluate(checkpoint: str, project_path: str, device: str = "auto", split: st
 
 
 def run(args: argparse.Namespace) -> int:
+    from segstudio.commands._common import mask_map_option
     from segstudio.commands.train import _limit_threads
-    from segstudio.core.mask_io import parse_value_map
 
-    value_map = None
-    if args.mask_map:
-        try:
-            value_map = parse_value_map(args.mask_map)
-        except ValueError as exc:
-            raise SegstudioError(f"--mask-map: {exc}") from None
+    value_map = mask_map_option(args.mask_map)
     _limit_threads()
     result = evaluate(args.checkpoint, args.project, args.device, args.split, value_map)
     print(json.dumps(result))

@@ -4,9 +4,8 @@ Pascal VOC or YOLO segmentation data."""
 from __future__ import annotations
 
 import argparse
-import sys
 
-from segstudio.commands.import_annotations import ProgressPrinter, parse_class_list, print_warnings
+from segstudio.commands._common import parse_class_list, run_format_job
 from segstudio.core.formats import EXPORT_FORMATS, export_annotations
 from segstudio.core.project import Project
 
@@ -23,15 +22,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     project = Project.open(args.project)
-    progress = ProgressPrinter("export")
-    try:
-        report = export_annotations(args.format, project, args.dest, overwrite=args.overwrite,
-                                    classes=parse_class_list(args.classes), progress=progress)
-    finally:
-        progress.close()
-    print_warnings(report.warnings)
-    print(report.summary())
-    if report.exported == 0:
-        print(f"segstudio: error: nothing could be exported from {args.project}", file=sys.stderr)
-        return 2
-    return 0
+    return run_format_job(
+        "export", lambda progress: export_annotations(args.format, project, args.dest, overwrite=args.overwrite,
+                                                      classes=parse_class_list(args.classes), progress=progress),
+        lambda report: report.exported,
+        f"nothing could be exported from {args.project}")

@@ -15,21 +15,13 @@ from segstudio.core.image_io import LoadedImage
 from segstudio.core.mask_document import MaskDocument
 from segstudio.gui.canvas import CanvasView
 
-COLORS = [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)]
+from canvas_helpers import show_canvas
+
 NOMOD = Qt.KeyboardModifier.NoModifier
 
 
 def make_canvas(qtbot, rgb: np.ndarray, mask: np.ndarray | None = None) -> CanvasView:
-    h, w = rgb.shape[:2]
-    doc = MaskDocument(np.full((h, w), 255, np.uint8) if mask is None else mask)
-    canvas = CanvasView()
-    qtbot.addWidget(canvas)
-    canvas.resize(320, 240)
-    canvas.set_class_colors(COLORS)
-    canvas.set_image(LoadedImage(Path("t.png"), rgb, rgb, "RGB"), doc)
-    canvas.show()
-    qtbot.waitExposed(canvas)
-    return canvas
+    return show_canvas(qtbot, rgb, mask, (320, 240))
 
 
 @pytest.fixture

@@ -16,20 +16,14 @@ from segstudio.core.image_io import LoadedImage
 from segstudio.core.mask_document import MaskDocument
 from segstudio.gui.canvas import CanvasView
 
-COLORS = [(0, 0, 0), (255, 0, 0), (0, 255, 0), (0, 0, 255)]
+from canvas_helpers import show_canvas
+
 LEFT, RIGHT, NOMOD = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier
 
 
 def make_canvas(qtbot, rgb: np.ndarray, mask: np.ndarray | None = None, zoom: float = 2.0) -> CanvasView:
     h, w = rgb.shape[:2]
-    doc = MaskDocument(np.full((h, w), 255, np.uint8) if mask is None else mask)
-    canvas = CanvasView()
-    qtbot.addWidget(canvas)
-    canvas.resize(360, 280)
-    canvas.set_class_colors(COLORS)
-    canvas.set_image(LoadedImage(Path("t.png"), rgb, rgb, "RGB"), doc)
-    canvas.show()
-    qtbot.waitExposed(canvas)
+    canvas = show_canvas(qtbot, rgb, mask, (360, 280))
     canvas.set_zoom(zoom)
     canvas.centerOn(w / 2, h / 2)
     canvas.set_current_class(1)

@@ -20,8 +20,9 @@ from segstudio.core.classes import IGNORE_INDEX
 from segstudio.core.errors import SegstudioError
 from segstudio.core.formats.common import (
     MAX_COCO_JSON_BYTES, CancelFn, ClassResolver, ExportReport, FormatError, ImportOptions, ImportReport,
-    ProgressFn, check_cancel, copy_file, finish_import, image_dest, mask_is_free, notify,
-    open_or_create_project, place_image, prepare_export_dest, read_json_limited, relative_posix,
+    ProgressFn, checked_source, copy_file, each_file, export_class_ids, finish_import, image_dest,
+    open_or_create_project, prepare_export_dest, read_export_mask, read_json_limited, relative_posix,
+    store_imported,
 )
 from segstudio.core.formats.regions import regions_of
 from segstudio.core.image_io import DEFAULT_MAX_PIXELS, read_image_size
@@ -159,10 +160,7 @@ def _check_structure(doc, path: Path) -> None:
 def import_coco(source: str | Path, project_path: str | Path, options: ImportOptions | None = None,
                 progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> ImportReport:
     """Import a COCO annotation file (or a folder holding one) with its images into a project."""
-    options = options or ImportOptions()
-    source = Path(source)
-    if not source.exists():
-        raise FormatError(f"{source} does not exist")
+    source, options = checked_source(source, options)
     ann_path = find_coco_file(source)
     doc = read_json_limited(ann_path, options.max_json_bytes or MAX_COCO_JSON_BYTES)
     _check_structure(doc, ann_path)
@@ -197,17 +195,13 @@ def import_coco(source: str | Path, project_path: str | Path, options: ImportOpt
             continue
         by_image.setdefault(ann["image_id"], []).append(ann)
     images = [img for img in doc["images"] if isinstance(img, dict)]
-    for n, entry in enumerate(images, 1):
-        if check_cancel(cancel, report):
-            break
-        name = entry.get("file_name")
+    for entry in each_file(images, report, progress, cancel, lambda e: str(e.get("file_name"))):
         try:
             _import_image(entry, by_image.get(entry.get("id"), []), bases, ann_path, project, resolver,
                           categories, options, report)
         except SegstudioError as exc:
-            report.warn(ann_path, f"image {name!r}: {exc}")
+            report.warn(ann_path, f"image {entry.get('file_name')!r}: {exc}")
             report.skipped += 1
-        notify(progress, n, len(images), str(name))
     report.classes_added = resolver.added
     return finish_import(project, report)
 
@@ -229,8 +223,14 @@ def _import_image(entry: dict, anns: list[dict], bases: list[Path], ann_path: Pa
     if isinstance(ew, int) and isinstance(eh, int) and (ew, eh) != (width, height):
         raise SegstudioError(f"listed as {ew}x{eh} but the file {image} is {width}x{height}; skipped")
     dest = image_dest(project, relative_posix(image, base))
-    if not mask_is_free(project, dest, options.overwrite, report, image):
-        return
+    store_imported(project, dest, report, image,
+                   lambda: _paint_annotations(anns, height, width, file_name, ann_path, resolver, categories, report),
+                   src_file=image, overwrite=options.overwrite)
+
+
+def _paint_annotations(anns: list[dict], height: int, width: int, file_name: str, ann_path: Path,
+                       resolver: ClassResolver, categories: dict[int, str], report: ImportReport) -> np.ndarray:
+    """The class map of one image's annotations, painted in file order on background (class 0)."""
     mask = np.zeros((height, width), np.uint8)
     for ann in anns:
         ann_id = ann.get("id")
@@ -252,10 +252,7 @@ def _import_image(entry: dict, anns: list[dict], bases: list[Path], ann_path: Pa
         if _polygons_outside(seg, height, width):
             report.warn(ann_path, f"annotation {ann_id} on {file_name!r} lies partly outside the image; clipped")
         mask[region] = value
-    if not place_image(project, dest, report, image, src_file=image, overwrite=options.overwrite):
-        return
-    project.write_mask(dest, mask)
-    report.imported += 1
+    return mask
 
 
 # ---------------------------------------------------------------------------------------- export
@@ -286,37 +283,30 @@ def export_coco(project: Project, dest: str | Path, overwrite: bool = False, cla
     dest = prepare_export_dest(dest, overwrite, "annotations.json")
     report = ExportReport("coco", dest)
     names = project.class_names
-    if classes:
-        unknown = [c for c in classes if c not in names]
-        if unknown:
-            raise FormatError(f"--classes: no class named {unknown[0]!r} in the project ({', '.join(names)})")
-    class_ids = [names.index(c) for c in classes] if classes else list(range(1, len(names)))
+    class_ids = export_class_ids(names, classes)
     doc = {
         "info": {"description": f"exported by segstudio from {project.name}"},
         "licenses": [],
         "images": [],
         "annotations": [],
-        "categories": [{"id": i, "name": names[i], "supercategory": ""} for i in class_ids if i != 0],
+        "categories": [{"id": i, "name": names[i], "supercategory": ""} for i in class_ids],
     }
     partial = 0
-    for n, image in enumerate(images, 1):
-        if check_cancel(cancel, report):
-            break
+    for image in each_file(images, report, progress, cancel, project.image_id):
         image_id = project.image_id(image)
         try:
-            width, height = read_image_size(image)
-            mask = project.read_mask(image, expected_shape=(height, width))
+            mask = read_export_mask(project, image)
             copy_file(image, dest / "images" / image_id)
         except SegstudioError as exc:
             report.warn(image, str(exc))
             report.skipped += 1
             continue
+        height, width = mask.shape
         coco_id = len(doc["images"]) + 1
         doc["images"].append({"id": coco_id, "file_name": f"images/{image_id}", "width": width, "height": height})
         doc["annotations"] += mask_to_annotations(mask, coco_id, len(doc["annotations"]) + 1, class_ids)
         partial += bool((mask == IGNORE_INDEX).any())
         report.exported += 1
-        notify(progress, n, len(images), image_id)
     if partial:
         report.warn(dest / "annotations.json", f"{partial} image(s) have unlabeled pixels; COCO cannot mark them, "
                                                "they read as background")

@@ -11,11 +11,14 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+import numpy as np
 
 from segstudio.core.atomic import atomic_write
 from segstudio.core.classes import IGNORE_INDEX, default_classes
 from segstudio.core.errors import ProjectError, SegstudioError
+from segstudio.core.image_io import read_image_size
 from segstudio.core.mask_io import ValueMap
 from segstudio.core.paths import resolve_inside
 from segstudio.core.project import PROJECT_FILE, Project
@@ -24,6 +27,7 @@ from segstudio.core.project import PROJECT_FILE, Project
 ProgressFn = Callable[[int, int, str], None]
 #: cancel() -> True to stop between files
 CancelFn = Callable[[], bool]
+T = TypeVar("T")
 
 IGNORE_LABEL = "__ignore__"
 BACKGROUND_LABELS = ("_background_", "background", "__background__")
@@ -48,8 +52,17 @@ class ImportOptions:
     max_json_bytes: int | None = None  # override the format's JSON size limit
 
 
+class _Warnings:
+    """The ``warn`` of the reports below (each has a ``warnings`` list)."""
+
+    warnings: list[str]
+
+    def warn(self, path: str | Path, message: str) -> None:
+        self.warnings.append(f"{path}: {message}")
+
+
 @dataclass
-class ImportReport:
+class ImportReport(_Warnings):
     """Outcome of an import: counts and one warning per problem, each naming its file."""
 
     format: str
@@ -62,9 +75,6 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
 
-    def warn(self, path: str | Path, message: str) -> None:
-        self.warnings.append(f"{path}: {message}")
-
     def summary(self) -> str:
         text = (f"imported {self.imported} mask(s) from {self.format} ({self.images_copied} image(s) copied, "
                 f"{self.skipped} skipped, {len(self.warnings)} warning(s))")
@@ -74,7 +84,7 @@ class ImportReport:
 
 
 @dataclass
-class ExportReport:
+class ExportReport(_Warnings):
     """Outcome of an export."""
 
     format: str
@@ -83,9 +93,6 @@ class ExportReport:
     skipped: int = 0
     warnings: list[str] = field(default_factory=list)
     cancelled: bool = False
-
-    def warn(self, path: str | Path, message: str) -> None:
-        self.warnings.append(f"{path}: {message}")
 
     def summary(self) -> str:
         text = (f"exported {self.exported} image(s) as {self.format} to {self.dest} "
@@ -130,6 +137,18 @@ def find_class_file(folder: Path) -> Path | None:
         if (folder / name).is_file():
             return folder / name
     return None
+
+
+def checked_source(source: str | Path, options: ImportOptions | None, folder: bool = False
+                   ) -> tuple[Path, ImportOptions]:
+    """SOURCE as a Path (FormatError when it is missing, or not a folder where ``folder``) and the
+    options (defaults when None)."""
+    source = Path(source)
+    if folder and not source.is_dir():
+        raise FormatError(f"{source} is not a folder")
+    if not source.exists():
+        raise FormatError(f"{source} does not exist")
+    return source, options or ImportOptions()
 
 
 def open_or_create_project(path: str | Path) -> tuple[Project, bool]:
@@ -251,6 +270,27 @@ def mask_is_free(project: Project, dest: Path, overwrite: bool, report: ImportRe
     return False
 
 
+def store_imported(project: Project, dest: Path, report: ImportReport, source: Path,
+                   make_mask: Callable[[], np.ndarray], *, src_file: Path | None = None, data: bytes | None = None,
+                   overwrite: bool = False, before_write: Callable[[np.ndarray], None] | None = None) -> bool:
+    """Import one image with its mask, never replacing what the project holds unless ``overwrite``.
+
+    In order: skip (with a warning naming ``source``) when ``dest`` already has a mask; build the
+    mask with ``make_mask()``; place the image (see :func:`place_image`); call ``before_write(mask)``;
+    write the mask and count it. Returns False when it was skipped.
+    """
+    if not mask_is_free(project, dest, overwrite, report, source):
+        return False
+    mask = make_mask()
+    if not place_image(project, dest, report, source, src_file=src_file, data=data, overwrite=overwrite):
+        return False
+    if before_write is not None:
+        before_write(mask)
+    project.write_mask(dest, mask)
+    report.imported += 1
+    return True
+
+
 def place_image(project: Project, dest: Path, report: ImportReport, source: Path, *,
                 src_file: Path | None = None, data: bytes | None = None, overwrite: bool = False) -> bool:
     """Copy an image (a file or bytes) to ``dest`` in the project; never replaces a different one
@@ -293,6 +333,23 @@ def relative_posix(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
 
 
+def read_export_mask(project: Project, image: Path) -> np.ndarray:
+    """A labeled image's mask, checked against the image's size (SegstudioError naming the file)."""
+    width, height = read_image_size(image)
+    return project.read_mask(image, expected_shape=(height, width))
+
+
+def export_class_ids(names: list[str], classes: list[str] | None) -> list[int]:
+    """Class ids to export (background, class 0, never): those named by ``--classes`` in that order,
+    else all; FormatError for a name the project lacks."""
+    if not classes:
+        return list(range(1, len(names)))
+    unknown = [c for c in classes if c not in names]
+    if unknown:
+        raise FormatError(f"--classes: no class named {unknown[0]!r} in the project ({', '.join(names)})")
+    return [names.index(c) for c in classes if names.index(c) != 0]
+
+
 def split_train_val(items: list, val_every: int = 5) -> tuple[list, list]:
     """Deterministic split: every ``val_every``-th item goes to val (none when there are few)."""
     if len(items) < val_every:
@@ -314,13 +371,15 @@ def prepare_export_dest(dest: str | Path, overwrite: bool, marker: str) -> Path:
     return dest
 
 
-def check_cancel(cancel: CancelFn | None, report: ImportReport | ExportReport) -> bool:
-    if cancel is not None and cancel():
-        report.cancelled = True
-        return True
-    return False
-
-
-def notify(progress: ProgressFn | None, done: int, total: int, what: str) -> None:
-    if progress is not None:
-        progress(done, total, what)
+def each_file(items: Sequence[T], report: ImportReport | ExportReport, progress: ProgressFn | None,
+              cancel: CancelFn | None, label: Callable[[T], str]) -> Iterator[T]:
+    """Yield ``items`` in order; stop (marking the report cancelled) when ``cancel()`` says so and
+    report ``progress(n, total, label(item))`` after each item's loop body."""
+    total = len(items)
+    for n, item in enumerate(items, 1):
+        if cancel is not None and cancel():
+            report.cancelled = True
+            return
+        yield item
+        if progress is not None:
+            progress(n, total, label(item))

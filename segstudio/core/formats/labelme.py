@@ -21,12 +21,12 @@ from PIL import Image, ImageDraw
 
 from segstudio.core.atomic import atomic_write_json
 from segstudio.core.classes import IGNORE_INDEX
-from segstudio.core.errors import ImageLoadError, SegstudioError
+from segstudio.core.errors import SegstudioError
 from segstudio.core.formats.common import (
     IGNORE_LABEL, MAX_LABELME_JSON_BYTES, CancelFn, ClassResolver, ExportReport, FormatError, ImportOptions,
-    ImportReport, ProgressFn, check_cancel, copy_file, find_class_file, finish_import, image_dest,
-    mask_is_free, notify, open_or_create_project, place_image, prepare_export_dest, read_class_file,
-    read_json_limited, relative_posix,
+    ImportReport, ProgressFn, checked_source, copy_file, each_file, find_class_file, finish_import, image_dest,
+    open_or_create_project, prepare_export_dest, read_class_file, read_export_mask, read_json_limited,
+    relative_posix, store_imported,
 )
 from segstudio.core.formats.regions import regions_of
 from segstudio.core.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, read_image_size
@@ -195,10 +195,7 @@ def find_labelme_files(source: Path) -> list[Path]:
 def import_labelme(source: str | Path, project_path: str | Path, options: ImportOptions | None = None,
                    progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> ImportReport:
     """Import LabelMe JSON files (a folder, searched recursively, or one file) into a project."""
-    options = options or ImportOptions()
-    source = Path(source)
-    if not source.exists():
-        raise FormatError(f"{source} does not exist")
+    source, options = checked_source(source, options)
     root = source if source.is_dir() else source.parent
     files = find_labelme_files(source)
     if not files:
@@ -210,15 +207,12 @@ def import_labelme(source: str | Path, project_path: str | Path, options: Import
     resolver = ClassResolver(project, fresh, accepted)
     report = ImportReport("labelme", source)
     limit = options.max_json_bytes or MAX_LABELME_JSON_BYTES
-    for n, json_path in enumerate(files, 1):
-        if check_cancel(cancel, report):
-            break
+    for json_path in each_file(files, report, progress, cancel, lambda p: p.name):
         try:
             _import_one(json_path, root, project, resolver, options, report, limit)
         except SegstudioError as exc:
             report.warn(json_path, str(exc).replace(f"{json_path}: ", ""))
             report.skipped += 1
-        notify(progress, n, len(files), json_path.name)
     report.classes_added = resolver.added
     return finish_import(project, report)
 
@@ -263,14 +257,10 @@ def _import_one(json_path: Path, root: Path, project: Project, resolver: ClassRe
     if isinstance(jw, int) and isinstance(jh, int) and (jw, jh) != (width, height):
         report.warn(json_path, f"imageWidth/imageHeight {jw}x{jh} differ from the image's {width}x{height}; "
                                "using the image's size")
-    dest = image_dest(project, rel_id)
-    if not mask_is_free(project, dest, options.overwrite, report, json_path):
-        return
-    mask = rasterize(doc["shapes"], height, width, resolver.id_for, lambda msg: report.warn(json_path, msg))
-    if not place_image(project, dest, report, json_path, src_file=src_file, data=data, overwrite=options.overwrite):
-        return
-    project.write_mask(dest, mask)
-    report.imported += 1
+    store_imported(project, image_dest(project, rel_id), report, json_path,
+                   lambda: rasterize(doc["shapes"], height, width, resolver.id_for,
+                                     lambda msg: report.warn(json_path, msg)),
+                   src_file=src_file, data=data, overwrite=options.overwrite)
 
 
 # ---------------------------------------------------------------------------------------- export
@@ -336,23 +326,19 @@ def export_labelme(project: Project, dest: str | Path, overwrite: bool = False,
     prepare_export_dest(dest, overwrite, first_json.relative_to(dest).as_posix())
     report = ExportReport("labelme", dest)
     names = project.class_names
-    for n, image in enumerate(images, 1):
-        if check_cancel(cancel, report):
-            break
-        image_id = project.image_id(image)
+    for image in each_file(images, report, progress, cancel, project.image_id):
         try:
-            width, height = read_image_size(image)
-            mask = project.read_mask(image, expected_shape=(height, width))
-            target = dest / image_id
+            mask = read_export_mask(project, image)
+            height, width = mask.shape
+            target = dest / project.image_id(image)
             copy_file(image, target)
             shapes = mask_to_shapes(mask, names)
             doc = {"version": "5.0.1", "flags": {}, "shapes": shapes, "imagePath": target.name,
                    "imageData": None, "imageHeight": int(height), "imageWidth": int(width)}
             atomic_write_json(target.with_suffix(".json"), doc)
             report.exported += 1
-        except (SegstudioError, ImageLoadError) as exc:
+        except SegstudioError as exc:
             report.warn(image, str(exc))
             report.skipped += 1
-        notify(progress, n, len(images), image_id)
     return report
 

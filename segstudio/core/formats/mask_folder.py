@@ -15,8 +15,8 @@ import numpy as np
 from segstudio.core.classes import IGNORE_INDEX, default_color
 from segstudio.core.errors import SegstudioError
 from segstudio.core.formats.common import (
-    CancelFn, ClassResolver, FormatError, ImportOptions, ImportReport, ProgressFn, check_cancel,
-    finish_import, image_dest, mask_is_free, notify, open_or_create_project, place_image, relative_posix,
+    CancelFn, ClassResolver, FormatError, ImportOptions, ImportReport, ProgressFn, checked_source, each_file,
+    finish_import, image_dest, open_or_create_project, place_image, relative_posix, store_imported,
 )
 from segstudio.core.image_io import is_image_file, read_image_size
 from segstudio.core.mask_io import read_mask
@@ -55,10 +55,7 @@ def _list_images(folder: Path) -> list[Path]:
 def import_mask_folder(source: str | Path, project_path: str | Path, options: ImportOptions | None = None,
                        progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> ImportReport:
     """Import SOURCE/images + SOURCE/masks into a project (images without a mask come unlabeled)."""
-    options = options or ImportOptions()
-    source = Path(source)
-    if not source.is_dir():
-        raise FormatError(f"{source} is not a folder")
+    source, options = checked_source(source, options, folder=True)
     images_dir = _find_dir(source, IMAGE_DIRS, "images")
     masks_dir = _find_dir(source, MASK_DIRS, "masks")
     images = _list_images(images_dir)
@@ -73,9 +70,7 @@ def import_mask_folder(source: str | Path, project_path: str | Path, options: Im
     num_classes = project.num_classes if not fresh or options.classes else IGNORE_INDEX
     report = ImportReport("masks", source)
     unlabeled = 0
-    for n, image in enumerate(images, 1):
-        if check_cancel(cancel, report):
-            break
+    for image in each_file(images, report, progress, cancel, lambda p: relative_posix(p, images_dir)):
         rel = relative_posix(image, images_dir)
         mask_path = find_mask_for(rel, masks_dir)
         try:
@@ -86,15 +81,11 @@ def import_mask_folder(source: str | Path, project_path: str | Path, options: Im
                 width, height = read_image_size(image)
                 mask = read_mask(mask_path, expected_shape=(height, width), value_map=options.value_map,
                                  num_classes=num_classes)
-                if mask_is_free(project, dest, options.overwrite, report, mask_path) and place_image(
-                        project, dest, report, mask_path, src_file=image, overwrite=options.overwrite):
-                    _ensure_classes(project, mask, report)
-                    project.write_mask(dest, mask)
-                    report.imported += 1
+                store_imported(project, dest, report, mask_path, lambda: mask, src_file=image,
+                               overwrite=options.overwrite, before_write=lambda m: _ensure_classes(project, m, report))
         except SegstudioError as exc:
             report.warn(mask_path or image, str(exc).replace(f"mask {mask_path}: ", ""))
             report.skipped += 1
-        notify(progress, n, len(images), rel)
     if unlabeled:
         report.warn(masks_dir, f"{unlabeled} image(s) have no mask there; they were added unlabeled")
     return finish_import(project, report)

@@ -19,10 +19,6 @@ class Region:
     crop: np.ndarray  # (h, w) bool
     touches_border: bool
 
-    @property
-    def area(self) -> int:
-        return int(np.count_nonzero(self.crop))
-
     def full_mask(self, shape: tuple[int, int]) -> np.ndarray:
         """The region as a full-size uint8 0/1 mask."""
         out = np.zeros(shape, np.uint8)
@@ -30,10 +26,15 @@ class Region:
         out[self.y0 : self.y0 + h, self.x0 : self.x0 + w] = self.crop
         return out
 
-    def outer_contour(self) -> np.ndarray:
-        """The outline of the region (holes filled) as an (N, 2) int array of absolute pixel x, y."""
+    def _outlines(self) -> tuple[np.ndarray, tuple]:
+        """The crop padded by one pixel (so outlines on its edge close) and its external contours."""
         padded = np.pad(self.crop.astype(np.uint8), 1)
         contours, _ = cv2.findContours(padded, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        return padded, contours
+
+    def outer_contour(self) -> np.ndarray:
+        """The outline of the region (holes filled) as an (N, 2) int array of absolute pixel x, y."""
+        _, contours = self._outlines()
         if not contours:
             return np.zeros((0, 2), np.int64)
         contour = max(contours, key=lambda c: len(c)).reshape(-1, 2).astype(np.int64)
@@ -41,8 +42,7 @@ class Region:
 
     def filled_area(self) -> int:
         """Pixels inside the outline, holes included."""
-        padded = np.pad(self.crop.astype(np.uint8), 1)
-        contours, _ = cv2.findContours(padded, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        padded, contours = self._outlines()
         filled = np.zeros_like(padded)
         cv2.drawContours(filled, contours, -1, 1, thickness=-1)
         return int(np.count_nonzero(filled))

@@ -18,8 +18,8 @@ from segstudio.core.classes import IGNORE_INDEX
 from segstudio.core.errors import SegstudioError, UnsafePathError
 from segstudio.core.formats.common import (
     IGNORE_LABEL, CancelFn, ClassResolver, ExportReport, FormatError, ImportOptions, ImportReport, ProgressFn,
-    check_cancel, copy_file, find_class_file, finish_import, image_dest, mask_is_free, notify,
-    open_or_create_project, place_image, prepare_export_dest, read_class_file, split_train_val,
+    checked_source, copy_file, each_file, find_class_file, finish_import, image_dest, open_or_create_project,
+    prepare_export_dest, read_class_file, read_export_mask, split_train_val, store_imported,
 )
 from segstudio.core.image_io import load_image, read_image_size
 from segstudio.core.mask_io import read_mask, write_mask
@@ -70,10 +70,7 @@ def _read_ids(root: Path, report: ImportReport) -> list[str]:
 def import_voc(source: str | Path, project_path: str | Path, options: ImportOptions | None = None,
                progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> ImportReport:
     """Import a Pascal VOC segmentation folder into a project."""
-    options = options or ImportOptions()
-    source = Path(source)
-    if not source.is_dir():
-        raise FormatError(f"{source} is not a folder")
+    source, options = checked_source(source, options, folder=True)
     root = find_voc_root(source)
     names = options.classes
     if names is None:
@@ -89,23 +86,19 @@ def import_voc(source: str | Path, project_path: str | Path, options: ImportOpti
     ids = _read_ids(root, report)
     if not ids:
         raise FormatError(f"{root}: no images listed and no masks in SegmentationClass/")
-    for n, voc_id in enumerate(ids, 1):
-        if check_cancel(cancel, report):
-            break
+    for voc_id in each_file(ids, report, progress, cancel, str):
         try:
             resolve_inside(root / "SegmentationClass", voc_id + ".png")
             resolve_inside(root / "JPEGImages", voc_id + ".jpg")
         except UnsafePathError:
             report.warn(root / "ImageSets" / "Segmentation", f"entry {voc_id!r} points outside {root}; refused")
             report.skipped += 1
-            notify(progress, n, len(ids), voc_id)
             continue
         try:
             _import_one(root, voc_id, names, lut, project, options, report)
         except SegstudioError as exc:
             report.warn(root / "SegmentationClass" / f"{voc_id}.png", str(exc))
             report.skipped += 1
-        notify(progress, n, len(ids), voc_id)
     report.classes_added = resolver.added
     return finish_import(project, report)
 
@@ -129,13 +122,8 @@ def _import_one(root: Path, voc_id: str, names: list[str], lut: np.ndarray, proj
     if bad.size:
         report.warn(mask_path, f"values {', '.join(str(int(v)) for v in bad[:8])} are not classes "
                                f"(there are {len(names)}); left unlabeled (255)")
-    dest = image_dest(project, voc_id + image.suffix.lower())
-    if not mask_is_free(project, dest, options.overwrite, report, mask_path):
-        return
-    if not place_image(project, dest, report, mask_path, src_file=image, overwrite=options.overwrite):
-        return
-    project.write_mask(dest, lut[raw])
-    report.imported += 1
+    store_imported(project, image_dest(project, voc_id + image.suffix.lower()), report, mask_path,
+                   lambda: lut[raw], src_file=image, overwrite=options.overwrite)
 
 
 # ---------------------------------------------------------------------------------------- export
@@ -159,16 +147,13 @@ def export_voc(project: Project, dest: str | Path, overwrite: bool = False, year
     used: set[str] = set()
     written: list[str] = []
     converted = 0
-    for n, image in enumerate(images, 1):
-        if check_cancel(cancel, report):
-            break
+    for image in each_file(images, report, progress, cancel, project.image_id):
         image_id = project.image_id(image)
         voc_id, k = voc_id_for(image_id), 1
         while voc_id in used:
             voc_id, k = f"{voc_id_for(image_id)}_{k}", k + 1
         try:
-            width, height = read_image_size(image)
-            mask = project.read_mask(image, expected_shape=(height, width))
+            mask = read_export_mask(project, image)
             jpg = root / "JPEGImages" / f"{voc_id}.jpg"
             if image.suffix.lower() in (".jpg", ".jpeg") and _is_plain_jpeg(image):
                 copy_file(image, jpg)
@@ -185,7 +170,6 @@ def export_voc(project: Project, dest: str | Path, overwrite: bool = False, year
         used.add(voc_id)
         written.append(voc_id)
         report.exported += 1
-        notify(progress, n, len(images), image_id)
     if converted:
         report.warn(root / "JPEGImages", f"{converted} image(s) were converted to JPEG (quality 95) for the VOC layout")
     train, val = split_train_val(written)

@@ -15,11 +15,10 @@ from segstudio.core.atomic import atomic_write_text
 from segstudio.core.classes import IGNORE_INDEX
 from segstudio.core.errors import SegstudioError
 from segstudio.core.formats.common import (
-    CancelFn, ExportReport, FormatError, ProgressFn, check_cancel, copy_file, notify, prepare_export_dest,
-    split_train_val,
+    CancelFn, ExportReport, FormatError, ProgressFn, copy_file, each_file, export_class_ids, prepare_export_dest,
+    read_export_mask, split_train_val,
 )
 from segstudio.core.formats.regions import regions_of
-from segstudio.core.image_io import read_image_size
 from segstudio.core.project import Project
 
 
@@ -52,37 +51,25 @@ def export_yolo(project: Project, dest: str | Path, overwrite: bool = False, cla
     if not images:
         raise FormatError(f"{project.root}: no labeled images to export")
     names = project.class_names
-    if classes:
-        unknown = [c for c in classes if c not in names]
-        if unknown:
-            raise FormatError(f"--classes: no class named {unknown[0]!r} in the project ({', '.join(names)})")
-        ids = [names.index(c) for c in classes if names.index(c) != 0]
-    else:
-        ids = list(range(1, len(names)))
+    ids = export_class_ids(names, classes)
     class_index = {cid: i for i, cid in enumerate(ids)}
     dest = prepare_export_dest(dest, overwrite, "data.yaml")
     report = ExportReport("yolo", dest)
     train, val = split_train_val(images)
     partial = 0
-    done = 0
-    for split, items in (("train", train), ("val", val)):
-        for image in items:
-            if check_cancel(cancel, report):
-                break
-            image_id = project.image_id(image)
-            try:
-                width, height = read_image_size(image)
-                mask = project.read_mask(image, expected_shape=(height, width))
-                copy_file(image, dest / "images" / split / image_id)
-                label_file = (dest / "labels" / split / image_id).with_suffix(".txt")
-                atomic_write_text(label_file, "".join(line + "\n" for line in mask_to_yolo_lines(mask, class_index)))
-                partial += bool((mask == IGNORE_INDEX).any())
-                report.exported += 1
-            except SegstudioError as exc:
-                report.warn(image, str(exc))
-                report.skipped += 1
-            done += 1
-            notify(progress, done, len(images), image_id)
+    placed = [("train", image) for image in train] + [("val", image) for image in val]
+    for split, image in each_file(placed, report, progress, cancel, lambda item: project.image_id(item[1])):
+        image_id = project.image_id(image)
+        try:
+            mask = read_export_mask(project, image)
+            copy_file(image, dest / "images" / split / image_id)
+            label_file = (dest / "labels" / split / image_id).with_suffix(".txt")
+            atomic_write_text(label_file, "".join(line + "\n" for line in mask_to_yolo_lines(mask, class_index)))
+            partial += bool((mask == IGNORE_INDEX).any())
+            report.exported += 1
+        except SegstudioError as exc:
+            report.warn(image, str(exc))
+            report.skipped += 1
     if partial:
         report.warn(dest / "labels", f"{partial} image(s) have unlabeled pixels; YOLO cannot mark them, "
                                      "they read as background")

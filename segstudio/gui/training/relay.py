@@ -97,12 +97,12 @@ def _copy_preview(ev):
     return ev
 
 
-class EventPump(QObject):
-    """Drains an :class:`EventBuffer` on the GUI thread and re-emits its contents as signals.
+class TrainingEvents(QObject):
+    """The signals that carry trainer events on the GUI thread (see :class:`EventPump`)."""
 
-    Step events come out as ``steps(list[(global_step, loss)], last StepEvent)`` at most once per
-    interval; previews as ``preview(PreviewEvent)`` (latest wins); the others one signal each, in order.
-    """
+    #: the signal names, in declaration order
+    SIGNAL_NAMES = ("started", "steps", "epochEnded", "preview", "checkpointSaved", "batchSizeReduced",
+                    "warning", "ended")
 
     started = Signal(object)
     steps = Signal(object, object)
@@ -112,6 +112,19 @@ class EventPump(QObject):
     batchSizeReduced = Signal(object)
     warning = Signal(str)
     ended = Signal(object)
+
+    def forward_to(self, other: TrainingEvents) -> None:
+        """Re-emit every event signal of this object from ``other``'s signal of the same name."""
+        for name in self.SIGNAL_NAMES:
+            getattr(self, name).connect(getattr(other, name))
+
+
+class EventPump(TrainingEvents):
+    """Drains an :class:`EventBuffer` on the GUI thread and re-emits its contents as signals.
+
+    Step events come out as ``steps(list[(global_step, loss)], last StepEvent)`` at most once per
+    interval; previews as ``preview(PreviewEvent)`` (latest wins); the others one signal each, in order.
+    """
 
     def __init__(self, buffer: EventBuffer, interval_ms: int = 60, parent: QObject | None = None) -> None:
         super().__init__(parent)

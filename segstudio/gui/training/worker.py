@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from segstudio.gui.training.relay import EventBuffer, EventPump
+from segstudio.gui.training.relay import EventBuffer, EventPump, TrainingEvents
 
 
 def worker_torch_threads() -> int:
@@ -144,18 +144,11 @@ class TrainWorker(QObject):
             trainer.set_preview_image(image_id)
 
 
-class TrainingController(QObject):
-    """Starts/stops trainings on a worker thread and re-emits their events on the GUI thread."""
+class TrainingController(TrainingEvents):
+    """Starts/stops trainings on a worker thread and re-emits their events (the
+    :class:`TrainingEvents` signals) on the GUI thread."""
 
     runningChanged = Signal(bool)
-    started = Signal(object)
-    steps = Signal(object, object)
-    epochEnded = Signal(object)
-    preview = Signal(object)
-    checkpointSaved = Signal(object)
-    batchSizeReduced = Signal(object)
-    warning = Signal(str)
-    ended = Signal(object)
 
     def __init__(self, parent: QObject | None = None, interval_ms: int = 100) -> None:
         super().__init__(parent)
@@ -176,9 +169,7 @@ class TrainingController(QObject):
         self._cleanup()
         buffer = EventBuffer()
         self.pump = EventPump(buffer, self.interval_ms, self)
-        for name in ("started", "steps", "epochEnded", "preview", "checkpointSaved", "batchSizeReduced",
-                     "warning", "ended"):
-            getattr(self.pump, name).connect(getattr(self, name))
+        self.pump.forward_to(self)
         self.worker = TrainWorker(project_root, config, buffer, preview_image)
         self.thread = QThread()
         self.thread.setObjectName("segstudio-training")
