@@ -8,6 +8,10 @@ passes are timed. ``engine_tiles_s`` is :func:`segstudio.engine.tiling.predict_t
 cutting tiles, forward, softmax, window blending into the (C, H, W) probability map and the final
 normalisation. ``ratio = raw_tiles_s / engine_tiles_s`` (1.0 = no overhead; target >= 0.9 on CUDA).
 ``peak_mem_mb``: CUDA max allocated during the engine run on cuda; the process's peak RSS on CPU.
+``mask_tiles_s`` / ``mask_ratio``: the same for :func:`segstudio.engine.tiling.predict_tiled_mask`, the
+streamed path ``Predictor.predict`` takes for large images (mask, confidence and entropy from row
+bands, never the (C, H, W) map), which also includes the per-pixel argmax / max / entropy and the
+copies to the host that ``engine_tiles_s`` leaves out; ``mask_peak_mem_mb``: its CUDA max allocated (null on CPU).
 
 Defaults: 8192x8192, 512 px tiles, U-Net (width 16, depth 4), bf16 on CUDA; a 1024x1024 image,
 256 px tiles and a narrow U-Net on the CPU so the run stays short. Last line: one JSON object.
@@ -29,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from segstudio.engine.models import create_model  # noqa: E402
-from segstudio.engine.tiling import predict_tiled, tile_grid  # noqa: E402
+from segstudio.engine.tiling import predict_tiled, predict_tiled_mask, tile_grid  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -122,6 +126,15 @@ def main(argv: list[str] | None = None) -> dict:
         del probs
         return elapsed
 
+    def mask_run() -> float:
+        _sync(device)
+        t0 = time.perf_counter()
+        mask, _conf, _entropy = predict_tiled_mask(forward, image, args.classes, tile=args.tile, overlap=args.overlap,
+                                                   batch_size=args.batch_size)
+        elapsed = time.perf_counter() - t0  # the mask is already on the host: nothing left to wait for
+        assert mask.shape == (size, size)
+        return elapsed
+
     # warm-up: cuDNN autotuning for the full and the last (partial) batch shapes
     with torch.inference_mode():
         forward(batches[0])
@@ -129,28 +142,37 @@ def main(argv: list[str] | None = None) -> dict:
     _sync(device)
 
     # interleaved, best of each, so that machine noise hits both alike
-    raw_times, engine_times = [], []
+    raw_times, engine_times, mask_times = [], [], []
     for _ in range(args.repeat):
         raw_times.append(raw_run())
         engine_times.append(engine_run())
+        mask_times.append(mask_run())
     # one more engine run without the baseline's pre-cut tiles in memory, for the peak
     del batches
     if device.type == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
     engine_times.append(engine_run())
+    mask_peak_mb = None
     if device.type == "cuda":
         peak_mb = torch.cuda.max_memory_allocated(device) / 2**20
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats(device)
+        mask_times.append(mask_run())
+        mask_peak_mb = round(torch.cuda.max_memory_allocated(device) / 2**20, 1)
     else:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
-    raw_s, engine_s = min(raw_times), min(engine_times)
+    raw_s, engine_s, mask_s = min(raw_times), min(engine_times), min(mask_times)
     result = {
         "device": args.device,
         "raw_tiles_s": round(raw_s, 4),
         "engine_tiles_s": round(engine_s, 4),
         "ratio": round(raw_s / engine_s, 4),
         "peak_mem_mb": round(peak_mb, 1),
+        "mask_tiles_s": round(mask_s, 4),
+        "mask_ratio": round(raw_s / mask_s, 4),
+        "mask_peak_mem_mb": mask_peak_mb,
         "size": size,
         "tile": args.tile,
         "tiles": len(positions),

@@ -15,6 +15,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", metavar="INPUT", nargs="+", help="image files or folders (searched recursively)")
     p.add_argument("--out", "-o", required=True, metavar="DIR", help="folder for the <stem>.png masks")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    p.add_argument("--tile-batch", type=int, default=None, metavar="N",
+                   help="tiles per forward pass for images larger than a tile (default 4 on a CPU, 8 on a GPU)")
 
 
 def collect_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
@@ -44,11 +46,13 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.core.image_io import load_image
     from segstudio.core.mask_io import write_mask
 
+    if args.tile_batch is not None and args.tile_batch < 1:
+        raise SegstudioError(f"--tile-batch must be at least 1, got {args.tile_batch}")
     items = collect_inputs(args.inputs)
     _limit_threads()
     from segstudio.engine.predictor import Predictor
 
-    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device)
+    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device, batch_size=args.tile_batch)
     colors = [c.rgb for c in predictor.classes]
     out = Path(args.out)
     seen: set[Path] = set()

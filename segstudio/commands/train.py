@@ -59,7 +59,7 @@ def build_config(args: argparse.Namespace):
         kw["model_args"] = {"width": args.width}
     if args.resume:
         kw["resume"] = Path(args.resume)
-        from segstudio.engine.trainer import RESUMED_FIELDS
+        from segstudio.engine.train_state import RESUMED_FIELDS
 
         ignored = [f"--{k.replace('_', '-')}" for k in RESUMED_FIELDS if getattr(args, k, None) is not None]
         if ignored:

@@ -12,7 +12,7 @@ import math
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -187,11 +187,54 @@ def _nearest_index(out_len: int, in_len: int, device: torch.device) -> torch.Ten
     return ((torch.arange(out_len, device=device, dtype=torch.float32) + 0.5) * (in_len / out_len)).long().clamp_(0, in_len - 1)
 
 
+_MASK64 = (1 << 64) - 1
+_GOLDEN = 0x9E3779B97F4A7C15
+#: uniform numbers each augmented sample uses: scale, y, x, h-flip, v-flip, 3 x colour jitter
+DRAWS_PER_SAMPLE = 8
+
+
+def _splitmix64(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 mixer on uint64 arrays (wrapping arithmetic): nearby inputs give unrelated outputs."""
+    z = x + np.uint64(_GOLDEN)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def augment_draws(seed: int, epoch: int, positions: Sequence[int]) -> torch.Tensor:
+    """(n, 8) uniform draws in [0, 1) for the samples at the given positions of an epoch's global sample order.
+
+    Counter-based (a hash of seed, epoch, position and draw number): each row depends only on
+    (seed, epoch, position), never on the process, the batch split or what was drawn before, so
+    N processes with b samples each draw exactly the rows one process with N*b draws, and a run
+    resumed mid-epoch continues with the same rows.
+    """
+    with np.errstate(over="ignore"):
+        base = _splitmix64(_splitmix64(np.array([int(seed) & _MASK64], np.uint64)) ^ np.uint64(int(epoch) & _MASK64))
+        keys = _splitmix64(base ^ np.asarray(list(positions), dtype=np.int64).astype(np.uint64))
+        counters = keys[:, None] + np.arange(1, DRAWS_PER_SAMPLE + 1, dtype=np.uint64)[None, :] * np.uint64(_GOLDEN)
+        bits = _splitmix64(counters) >> np.uint64(11)  # 53 random bits: exactly representable doubles
+    return torch.from_numpy(bits.astype(np.float64) * (1.0 / (1 << 53)))
+
+
+def rank_batch_rows(order: Sequence[int], seed: int, epoch: int, start: int, per_rank: int, rank: int
+                    ) -> tuple[list[int], torch.Tensor]:
+    """This process's share of the global batch that begins at position ``start`` of an epoch.
+
+    ``order`` is the epoch's global sample order (the same on every process; wrapped around when
+    shorter); rank r takes rows ``[r * per_rank, (r + 1) * per_rank)`` of the global batch.
+    Returns (sample indices, their :func:`augment_draws`).
+    """
+    first = start + rank * per_rank
+    positions = range(first, first + per_rank)
+    return [order[p % len(order)] for p in positions], augment_draws(seed, epoch, positions)
+
+
 class Augmenter:
     """Draws a batch of augmented crops from a :class:`SampleCache` on the training device.
 
-    All random numbers come from a CPU ``torch.Generator`` (state saved in checkpoints for exact
-    resume); the pixel work runs on the device.
+    The random numbers come from the CPU (:func:`augment_draws`, or a ``torch.Generator``); the
+    pixel work runs on the device.
     """
 
     def __init__(self, params: AugmentParams, device: torch.device, mean: list[float], std: list[float],
@@ -202,14 +245,22 @@ class Augmenter:
         self.std = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255.0
         self.channels_last = channels_last
 
-    def batch(self, cache: SampleCache, indices: list[int], gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """(images (B,3,c,c) float normalised, masks (B,c,c) long) for the given sample indices."""
+    def batch(self, cache: SampleCache, indices: list[int], draws: torch.Generator | torch.Tensor
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(images (B,3,c,c) float normalised, masks (B,c,c) long) for the given sample indices.
+
+        ``draws`` is a (B, 8) tensor of uniform numbers (see :func:`augment_draws`) or a generator to draw them from.
+        """
         c = self.p.crop
         lo, hi = self.p.scale_range
         j = self.p.color_jitter
         n = len(indices)
         # every random number is drawn on the CPU up front: no host<->device round trip per step
-        r = torch.rand((n, 8), generator=gen).tolist()
+        if isinstance(draws, torch.Generator):
+            draws = torch.rand((n, DRAWS_PER_SAMPLE), generator=draws)
+        if tuple(draws.shape) != (n, DRAWS_PER_SAMPLE):
+            raise ValueError(f"expected ({n}, {DRAWS_PER_SAMPLE}) augmentation draws, got {tuple(draws.shape)}")
+        r = draws.tolist()
         imgs, masks = [], []
         for k, idx in enumerate(indices):
             s = cache.samples[idx]

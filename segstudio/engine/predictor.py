@@ -1,24 +1,34 @@
 """Inference: a model plus its classes and normalisation, predicting full-resolution masks.
 
 Images larger than the tile size (the training crop by default) go through overlapping
-sliding-window tiles (:func:`segstudio.engine.tiling.predict_tiled`); smaller ones run whole.
+sliding-window tiles. :meth:`Predictor.predict` streams them in row bands
+(:func:`segstudio.engine.tiling.predict_tiled_mask`): it never holds the (C, H, W) probability
+map nor a float copy of the image, so an 8192 x 8192 image needs about the mask, the confidence
+map and two rows of tiles. Smaller images run whole.
 """
 
 from __future__ import annotations
 
 import contextlib
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from segstudio.core.classes import ClassInfo
 from segstudio.engine.data import to_model_input
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
+from segstudio.engine.tiling import predict_tiled, predict_tiled_mask
+
+#: tiles per forward pass when not given: small on a CPU (cache-friendly), larger on a GPU
+CPU_TILE_BATCH = 4
+CUDA_TILE_BATCH = 8
+#: overlap between neighbouring tiles, as a fraction of the tile
+TILE_OVERLAP = 0.25
 
 
 @dataclass
@@ -28,63 +38,49 @@ class Prediction:
     entropy: float  # mean per-pixel entropy in nats
 
 
-def _fallback_predict_tiled(forward: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor, num_classes: int,
-                            tile: int = 512, overlap: float = 0.25, batch_size: int = 8) -> torch.Tensor:
-    """Overlapping tiles blended with a smooth window (used only if tiling.py is unavailable)."""
-    _, h, w = image.shape
-    ph, pw = max(0, tile - h), max(0, tile - w)
-    if ph or pw:
-        image = F.pad(image, (0, pw, 0, ph))
-    H, W = image.shape[1:]
-    stride = max(1, int(tile * (1 - overlap)))
-    ys = list(range(0, max(1, H - tile) + 1, stride))
-    xs = list(range(0, max(1, W - tile) + 1, stride))
-    if ys[-1] + tile < H:
-        ys.append(H - tile)
-    if xs[-1] + tile < W:
-        xs.append(W - tile)
-    ramp = torch.hann_window(tile + 2, periodic=False, device=image.device)[1:-1].clamp(min=1e-3)
-    weight = ramp[:, None] * ramp[None, :]
-    acc = torch.zeros((num_classes, H, W), device=image.device)
-    norm = torch.zeros((H, W), device=image.device)
-    coords = [(y, x) for y in ys for x in xs]
-    for i in range(0, len(coords), batch_size):
-        chunk = coords[i:i + batch_size]
-        batch = torch.stack([image[:, y:y + tile, x:x + tile] for y, x in chunk])
-        probs = forward(batch).float().softmax(1)
-        for (y, x), p in zip(chunk, probs):
-            acc[:, y:y + tile, x:x + tile] += p * weight
-            norm[y:y + tile, x:x + tile] += weight
-    return (acc / norm.clamp(min=1e-6))[:, :h, :w]
+def default_tile_batch(device: torch.device) -> int:
+    """How many tiles one forward pass takes by default on ``device``."""
+    return CUDA_TILE_BATCH if device.type == "cuda" else CPU_TILE_BATCH
 
 
-def predict_tiled(forward, image: torch.Tensor, num_classes: int, tile: int = 512, overlap: float = 0.25,
-                  batch_size: int = 8) -> torch.Tensor:
-    """tiling.predict_tiled when available, else the internal fallback."""
-    try:
-        from segstudio.engine.tiling import predict_tiled as impl
-    except ImportError:
-        impl = _fallback_predict_tiled
-    return impl(forward, image, num_classes, tile=tile, overlap=overlap, batch_size=batch_size)
+def model_forward(model: nn.Module, device_type: str, precision: str = "fp32", channels_last: bool = False,
+                  mean: list[float] | None = None, std: list[float] | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A (B, 3, h, w) -> float32 logits function: autocast for ``precision``, optional channels-last.
 
-
-def predict_probs(model: nn.Module, x: torch.Tensor, num_classes: int, tile: int | None, precision: str = "fp32",
-                  channels_last: bool = False) -> torch.Tensor:
-    """(C, H, W) float32 softmax probabilities for one normalised (1, 3, H, W) input; tiled when larger than ``tile``."""
+    With ``mean``/``std`` the batch is raw 0-255 pixels (e.g. uint8 tiles) normalised here, exactly
+    as :func:`segstudio.engine.data.to_model_input` does for a whole image.
+    """
     dtype = autocast_dtype(precision)
-    device_type = x.device.type
+    norm = None
 
     def forward(batch: torch.Tensor) -> torch.Tensor:
+        nonlocal norm
+        if mean is not None and std is not None:
+            if norm is None or norm[0].device != batch.device:
+                norm = (torch.tensor(mean, device=batch.device).view(1, 3, 1, 1) * 255.0,
+                        torch.tensor(std, device=batch.device).view(1, 3, 1, 1) * 255.0)
+            batch = (batch.float() - norm[0]) / norm[1]
         if channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last)
         ctx = torch.autocast(device_type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
         with ctx:
             return model(batch).float()
 
+    return forward
+
+
+def predict_probs(model: nn.Module, x: torch.Tensor, num_classes: int, tile: int | None, precision: str = "fp32",
+                  channels_last: bool = False, batch_size: int = CPU_TILE_BATCH) -> torch.Tensor:
+    """(C, H, W) float32 softmax probabilities for one normalised (1, 3, H, W) input; tiled when larger than ``tile``.
+
+    ``batch_size`` tiles per forward pass (small by default: during training the model's memory is taken).
+    """
+    forward = model_forward(model, x.device.type, precision, channels_last)
     with torch.inference_mode():
         _, _, h, w = x.shape
         if tile is not None and max(h, w) > tile:
-            return predict_tiled(forward, x[0], num_classes, tile=tile, overlap=0.25, batch_size=4).float()
+            return predict_tiled(forward, x[0], num_classes, tile=tile, overlap=TILE_OVERLAP,
+                                 batch_size=batch_size).float()
         return forward(x)[0].softmax(0)
 
 
@@ -96,10 +92,13 @@ def probs_to_prediction(probs: torch.Tensor) -> Prediction:
 
 
 class Predictor:
-    """Predicts masks with a trained model. Build with :meth:`from_checkpoint` or :meth:`from_model`."""
+    """Predicts masks with a trained model. Build with :meth:`from_checkpoint` or :meth:`from_model`.
+
+    ``batch_size`` is how many tiles go through the model at once (default: :func:`default_tile_batch`).
+    """
 
     def __init__(self, model: nn.Module, classes: list[ClassInfo], normalization: dict, device: torch.device,
-                 tile: int | None = 512, precision: str = "fp32") -> None:
+                 tile: int | None = 512, precision: str = "fp32", batch_size: int | None = None) -> None:
         self.model = model.to(device).eval()
         self.classes = list(classes)
         self.mean = list(normalization.get("mean", [0.485, 0.456, 0.406]))
@@ -107,12 +106,15 @@ class Predictor:
         self.device = device
         self.tile = tile
         self.precision = precision
+        if batch_size is not None and int(batch_size) < 1:
+            raise ValueError(f"tile batch size must be at least 1, got {batch_size}")
+        self.batch_size = int(batch_size) if batch_size is not None else default_tile_batch(device)
         self.channels_last = device.type == "cuda"
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "auto") -> "Predictor":
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", batch_size: int | None = None) -> "Predictor":
         """Load a checkpoint (weights only, never code); tiles are the training crop size (at least 256)."""
         from segstudio.engine.checkpoint import (build_model_from_checkpoint, checkpoint_classes,
                                                  checkpoint_normalization, load_checkpoint)
@@ -123,25 +125,43 @@ class Predictor:
         crop = int((ckpt.get("config") or {}).get("crop", 512))
         precision = "fp32" if dev.type != "cuda" else resolve_precision("auto", dev)
         pred = cls(build_model_from_checkpoint(ckpt), checkpoint_classes(ckpt), {"mean": mean, "std": std}, dev,
-                   tile=max(crop, 256), precision=precision)
+                   tile=max(crop, 256), precision=precision, batch_size=batch_size)
         pred.checkpoint = ckpt  # type: ignore[attr-defined]
         return pred
 
     @classmethod
     def from_model(cls, model: nn.Module, classes: list[ClassInfo], normalization: dict, device: torch.device | str,
-                   tile: int | None = 512) -> "Predictor":
+                   tile: int | None = 512, batch_size: int | None = None) -> "Predictor":
         dev = device if isinstance(device, torch.device) else resolve_device(device)
-        return cls(model, classes, normalization, dev, tile=tile)
+        return cls(model, classes, normalization, dev, tile=tile, batch_size=batch_size)
 
     @property
     def num_classes(self) -> int:
         return len(self.classes)
 
+    def _tiled(self, rgb: np.ndarray) -> bool:
+        return self.tile is not None and max(rgb.shape[0], rgb.shape[1]) > self.tile
+
     def predict_probs(self, rgb: np.ndarray) -> torch.Tensor:
-        """(C, H, W) softmax probabilities on the device for an (H, W, 3) uint8 image."""
+        """(C, H, W) softmax probabilities on the device for an (H, W, 3) uint8 image (the whole map: mind huge images)."""
         x = to_model_input(rgb, self.device, self.mean, self.std)
-        return predict_probs(self.model, x, self.num_classes, self.tile, self.precision, self.channels_last)
+        return predict_probs(self.model, x, self.num_classes, self.tile, self.precision, self.channels_last,
+                             self.batch_size)
 
     def predict(self, rgb: np.ndarray) -> Prediction:
-        """Mask, confidence and mean entropy at the image's resolution."""
-        return probs_to_prediction(self.predict_probs(rgb))
+        """Mask, confidence (float32) and mean entropy at the image's resolution.
+
+        Images larger than a tile are streamed in row bands from the uint8 pixels: memory stays at
+        the outputs (5 bytes a pixel) plus the input on the device and two rows of tiles.
+        """
+        if not self._tiled(rgb):
+            return probs_to_prediction(self.predict_probs(rgb))
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
+        with warnings.catch_warnings():  # a read-only array (e.g. a decoded file) is fine: tiles are only read
+            warnings.filterwarnings("ignore", message=".*not writable.*")
+            image = torch.from_numpy(rgb).permute(2, 0, 1).to(self.device, non_blocking=True)  # uint8, no float copy
+        forward = model_forward(self.model, self.device.type, self.precision, self.channels_last, self.mean, self.std)
+        mask, confidence, entropy = predict_tiled_mask(forward, image, self.num_classes, tile=int(self.tile),
+                                                       overlap=TILE_OVERLAP, batch_size=self.batch_size)
+        return Prediction(mask, confidence, float(entropy))

@@ -1,82 +1,61 @@
-"""Process-level helpers for the trainer: distributed fallback, RNG state, callback dispatch, run ids."""
+"""Process-level helpers for the trainer: distributed collectives, RNG state, callback dispatch, run ids."""
 
 from __future__ import annotations
 
 import datetime as _dt
 import random
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
-
-@dataclass
-class LocalDist:
-    """Stand-in for distributed.DistInfo when not under torchrun (or distributed.py is absent)."""
-
-    enabled: bool = False
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-    backend: str = ""
+from segstudio.engine import distributed as D
+from segstudio.engine.distributed import NOT_DISTRIBUTED, DistInfo
 
 
 class DistOps:
-    """The distributed helpers of ENGINE_API.md, or single-process no-ops when unavailable."""
+    """The trainer's view of :mod:`segstudio.engine.distributed`: collectives that are no-ops in one process."""
 
     def __init__(self) -> None:
-        try:
-            from segstudio.engine import distributed as mod
-        except ImportError:
-            mod = None
-        self.mod = mod
-        self.info: Any = LocalDist()
+        self.info: DistInfo = NOT_DISTRIBUTED
 
-    def init(self, device_spec: str) -> Any:
-        if self.mod is not None:
-            self.info = self.mod.init_distributed(device_spec)
+    def init(self, device_spec: str) -> DistInfo:
+        self.info = D.init_distributed(device_spec)
         return self.info
 
     @property
     def enabled(self) -> bool:
-        return bool(getattr(self.info, "enabled", False))
+        return bool(self.info.enabled)
 
     @property
     def is_main(self) -> bool:
         return (not self.enabled) or int(self.info.rank) == 0
 
     def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-        return self.mod.wrap_model(model, self.info, device) if self.enabled else model
-
-    def shard(self, n: int, epoch: int, seed: int) -> list[int]:
-        # single-process runs take the same (seed, epoch) permutation with world_size 1, so a run on
-        # N processes with per-process batch b sees exactly the global batches of one process with N*b
-        if self.mod is not None:
-            return list(self.mod.shard_indices(n, self.info, epoch, seed))
-        g = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch))
-        return torch.randperm(n, generator=g).tolist()
+        return D.wrap_model(model, self.info, device) if self.enabled else model
 
     def any_rank(self, flag: bool) -> bool:
         """True everywhere if ``flag`` is True on any rank (cancel must stop every process at the same step)."""
-        if self.enabled and hasattr(self.mod, "any_rank"):
-            return bool(self.mod.any_rank(flag, self.info))
-        return bool(flag)
+        return D.any_rank(flag, self.info) if self.enabled else bool(flag)
 
     def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
-        return self.mod.all_reduce_sum(t, self.info) if self.enabled else t
+        return D.all_reduce_sum(t, self.info) if self.enabled else t
+
+    def all_reduce_mean(self, t: torch.Tensor) -> torch.Tensor:
+        return D.all_reduce_mean(t, self.info) if self.enabled else t
+
+    def broadcast_object(self, obj: Any) -> Any:
+        """Rank 0's ``obj`` on every rank (must be called by all ranks)."""
+        return D.broadcast_object(obj, self.info) if self.enabled else obj
 
     def barrier(self) -> None:
         if self.enabled:
-            self.mod.barrier(self.info)
+            D.barrier(self.info)
 
     def cleanup(self, ok: bool = True) -> None:
         if self.enabled:
-            try:
-                self.mod.cleanup(self.info, wait_for_peers=ok)
-            except TypeError:
-                self.mod.cleanup(self.info)
+            D.cleanup(self.info, wait_for_peers=ok)
 
 
 def seed_everything(seed: int) -> None:

@@ -14,7 +14,7 @@ import math
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -26,10 +26,10 @@ from segstudio.core.atomic import atomic_write_json
 from segstudio.core.errors import SegstudioError
 from segstudio.core.image_io import load_image
 from segstudio.core.project import Project
-from segstudio.engine.checkpoint import FORMAT, VERSION, checkpoint_classes, load_checkpoint, save_checkpoint
+from segstudio.engine.checkpoint import load_checkpoint, save_checkpoint
 from segstudio.engine.config import TrainConfig
 from segstudio.engine.data import (AugmentParams, Augmenter, SampleCache, default_steps_per_epoch, file_mtime,
-                                   read_labeled, rescan_labeled, split_by_image, to_model_input)
+                                   rank_batch_rows, read_labeled, rescan_labeled, split_by_image, to_model_input)
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
 from segstudio.engine.events import (CALLBACK_NAMES, BatchSizeReduced, CheckpointSaved, EpochEnd, PreviewEvent,
                                      StepEvent, TrainEnd, TrainStart)
@@ -38,27 +38,14 @@ from segstudio.engine.metrics import metrics_from_confusion
 from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD, create_model, pretrained_used
 from segstudio.engine.optim import build_optimizer, build_scheduler
 from segstudio.engine.predictor import predict_probs, probs_to_prediction
-from segstudio.engine.runtime import DistOps, dispatch, jsonable, new_run_dir, rng_state, seed_everything, set_rng_state
+from segstudio.engine.runtime import DistOps, dispatch, jsonable, new_run_dir, seed_everything
+from segstudio.engine.train_state import (RunDescription, TrainPosition, restore_training_state, resumed_config,
+                                          training_checkpoint)
 from segstudio.engine.validation import validation_sums
-
-#: config fields a resumed run takes from the checkpoint (so it continues the same experiment)
-RESUMED_FIELDS = ("model", "model_args", "batch_size", "lr", "crop", "loss", "class_weights", "optimizer",
-                  "scheduler", "warmup_epochs", "weight_decay", "momentum", "seed", "val_fraction",
-                  "steps_per_epoch", "scale_range", "flips", "color_jitter", "value_map", "pretrained")
 
 
 class _Cancelled(Exception):
     pass
-
-
-@dataclass
-class _Position:
-    """Where training stands: epoch and step inside it (steps done)."""
-
-    epoch: int = 0
-    step: int = 0
-    global_step: int = 0
-    draw_pos: int = 0  # how many per-rank draws of this epoch's list are used
 
 
 class Trainer:
@@ -155,13 +142,7 @@ class Trainer:
         self.resume_ckpt = None
         if cfg.resume is not None:
             self.resume_ckpt = load_checkpoint(cfg.resume)
-            saved = TrainConfig.from_json(self.resume_ckpt.get("config") or {})
-            cfg = replace(cfg, **{k: getattr(saved, k) for k in RESUMED_FIELDS})
-            names = [c.name for c in checkpoint_classes(self.resume_ckpt)]
-            if names != self.project.class_names:
-                raise SegstudioError(f"cannot resume from {cfg.resume}: its classes {names} differ from the project's "
-                                     f"{self.project.class_names}")
-            self.config = cfg
+            cfg = self.config = resumed_config(cfg, self.resume_ckpt, self.project.class_names)
         cfg.validate()
         self.precision = resolve_precision(cfg.precision, self.device)
         self.amp_dtype = autocast_dtype(self.precision)
@@ -244,30 +225,12 @@ class Trainer:
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.augmenter = Augmenter(AugmentParams(cfg.crop, tuple(cfg.scale_range), cfg.flips, cfg.color_jitter),
                                    self.device, self.mean, self.std, self.channels_last)
-        self.pos = _Position()
-        self.gen = torch.Generator()
+        self.pos = TrainPosition()
         self._epoch_loss = [0.0, 0]
-        ck = self.resume_ckpt
-        if ck is not None:
-            if ck.get("optimizer"):
-                self.optimizer.load_state_dict(ck["optimizer"])
-            if ck.get("scheduler"):
-                self.scheduler.load_state_dict(ck["scheduler"])
-            if ck.get("scaler") and self.scaler.is_enabled():
-                self.scaler.load_state_dict(ck["scaler"])
-            p = ck.get("position") or {}
-            self.pos = _Position(int(p.get("epoch", ck.get("epoch", 0))), int(p.get("step", 0)),
-                                 int(ck.get("global_step", 0)), int(p.get("draw_pos", 0)))
-            if self.pos.step >= self.steps_per_epoch:
-                self.pos = _Position(self.pos.epoch + 1, 0, self.pos.global_step, 0)
-            self.best_miou = ck.get("best_miou")
-            rng = ck.get("rng") or {}
-            set_rng_state(rng, self.device)
-            if self.pos.step > 0 and rng.get("augment") is not None:
-                self.gen.set_state(rng["augment"])
-            el = ck.get("epoch_loss")
-            if self.pos.step > 0 and el:
-                self._epoch_loss = [float(el[0]), int(el[1])]
+        if self.resume_ckpt is not None:
+            got = restore_training_state(self.resume_ckpt, self.optimizer, self.scheduler, self.scaler, self.device,
+                                         self.steps_per_epoch)
+            self.pos, self.best_miou, self._epoch_loss = got.position, got.best_miou, got.epoch_loss
 
     def _make_run_dir(self) -> None:
         cfg = self.config
@@ -277,6 +240,8 @@ class Trainer:
             self.run_dir = Path(cfg.resume).parent
         else:
             self.run_dir = new_run_dir(self.project.runs_dir, cfg.model)
+        # rank 0's name everywhere: the clocks (and so the time-stamped names) of the ranks may differ
+        self.run_dir = Path(self.dist.broadcast_object(str(self.run_dir)))
         if not self.dist.is_main:
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -290,15 +255,20 @@ class Trainer:
         self._metrics_fh = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
 
     # ------------------------------------------------------------------ training
-    def _epoch_draws(self, epoch: int) -> list[int]:
-        """This rank's sample indices for an epoch: seeded permutations, sharded across ranks."""
+    def _epoch_order(self, epoch: int) -> list[int]:
+        """The epoch's global sample order, the same on every rank: seeded permutations, one after another.
+
+        Each global batch is a run of this list; rank r takes its r-th share of the rows (see
+        :func:`segstudio.engine.data.rank_batch_rows`), and each row's augmentation depends only on
+        (seed, epoch, position), so N processes see exactly the crops of one process with the global batch.
+        """
         n = len(self.train_cache)
         need = self.steps_per_epoch * self.rank_batch * int(self.dist.info.world_size)
         g = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-        draws: list[int] = []
-        while len(draws) < need:
-            draws.extend(torch.randperm(n, generator=g).tolist())
-        return [draws[i] for i in self.dist.shard(need, epoch, self.config.seed)]
+        order: list[int] = []
+        while len(order) < need:
+            order.extend(torch.randperm(n, generator=g).tolist())
+        return order
 
     def _train(self) -> None:
         cfg = self.config
@@ -308,11 +278,11 @@ class Trainer:
             if cfg.watch_project and epoch > 0:
                 self._rescan()
             if self.pos.step == 0:
-                self.gen.manual_seed(cfg.seed * 7_919 + epoch * 104_729 + int(self.dist.info.rank))
                 self._epoch_loss = [0.0, 0]
                 self.pos.draw_pos = 0
             self.pos.epoch = epoch
-            draws = self._epoch_draws(epoch)
+            order = self._epoch_order(epoch)
+            rank, ws = int(self.dist.info.rank), int(self.dist.info.world_size)
             self.train_model.train()
             pending: tuple[int, int, torch.Tensor, float, int] | None = None
             t_step = time.perf_counter()
@@ -322,12 +292,12 @@ class Trainer:
                         self._report_step(*pending)
                     self._save("last", None)
                     raise _Cancelled()
-                idx = [draws[(self.pos.draw_pos + i) % len(draws)] for i in range(self.rank_batch)]
-                x, y = self.augmenter.batch(self.train_cache, idx, self.gen)
+                idx, draws = rank_batch_rows(order, cfg.seed, epoch, self.pos.draw_pos, self.rank_batch, rank)
+                x, y = self.augmenter.batch(self.train_cache, idx, draws)
                 loss = self._step(x, y)
-                self.pos.draw_pos += len(idx)
+                self.pos.draw_pos += self.rank_batch * ws  # after an out-of-memory retry: the smaller batch
                 now = time.perf_counter()
-                ips = len(idx) * int(self.dist.info.world_size) / max(1e-9, now - t_step)
+                ips = self.rank_batch * ws / max(1e-9, now - t_step)
                 t_step = now
                 cur = (epoch, self.pos.step, loss, float(self.optimizer.param_groups[0]["lr"]), self.pos.global_step)
                 self.scheduler.step()
@@ -342,7 +312,7 @@ class Trainer:
             if pending:
                 self._report_step(*pending)
             self._end_epoch(epoch, time.perf_counter() - t0)
-            self.pos = _Position(epoch + 1, 0, self.pos.global_step, 0)
+            self.pos = self.pos.next_epoch()
 
     def _should_stop(self) -> bool:
         """The cancel flag; under torchrun agreed by all ranks (every step on CPU, every 10 on GPUs)."""
@@ -353,7 +323,8 @@ class Trainer:
         return self.dist.any_rank(self._cancel.is_set())
 
     def _report_step(self, epoch: int, step: int, loss_t: torch.Tensor, lr: float, global_step: int, ips: float) -> None:
-        loss = float(loss_t.item())
+        """Log one step's loss: under torchrun the mean over ranks (every rank calls this, in step order)."""
+        loss = float(self.dist.all_reduce_mean(loss_t.detach().float().reshape(1).clone()).item())
         if not math.isfinite(loss):
             raise SegstudioError(f"the loss became {loss} at step {global_step}; lower the learning rate (--lr {self.config.lr})")
         self._epoch_loss[0] += loss
@@ -422,7 +393,7 @@ class Trainer:
                             m.per_class_iou if m is not None else [None] * self.project.num_classes,
                             m.dice if m is not None else None, m.pixel_acc if m is not None else None, seconds))
         if self._should_stop():
-            self.pos = _Position(epoch + 1, 0, self.pos.global_step, 0)
+            self.pos = self.pos.next_epoch()
             self._save("last", miou)
             raise _Cancelled()
         metrics = m.to_json() if m is not None else {}
@@ -430,7 +401,7 @@ class Trainer:
         improved = miou is not None and (self.best_miou is None or miou > self.best_miou)
         if improved:
             self.best_miou = miou
-        self.pos = _Position(epoch + 1, 0, self.pos.global_step, 0)
+        self.pos = self.pos.next_epoch()
         if improved or (miou is None and not self.val_ids):
             self._save("best", miou, metrics)
         self._save("last", miou, metrics)
@@ -451,29 +422,10 @@ class Trainer:
 
     def checkpoint_dict(self, miou: float | None = None, metrics: dict | None = None) -> dict:
         """The full checkpoint (state for exact resume plus everything inference needs)."""
-        rng = rng_state(self.device)
-        rng["augment"] = self.gen.get_state()
-        return {
-            "format": FORMAT, "version": VERSION, "segstudio_version": __version__,
-            "model": {"name": self.config.model, "args": dict(self.config.model_args)},
-            "num_classes": self.project.num_classes,
-            "classes": [c.to_json() for c in self.project.classes],
-            "normalization": {"mean": self.mean, "std": self.std},
-            "config": self.config.to_json(),
-            "epoch": self.pos.epoch, "global_step": self.pos.global_step,
-            "position": {"epoch": self.pos.epoch, "step": self.pos.step, "draw_pos": self.pos.draw_pos},
-            "steps_per_epoch": self.steps_per_epoch,
-            "epoch_loss": list(self._epoch_loss),
-            "metrics": jsonable(metrics or {"miou": miou}),
-            "best_miou": self.best_miou,
-            "pretrained": self.pretrained,
-            "split": {"train": list(self.train_ids), "val": list(self.val_ids)},
-            "state_dict": {k: v.detach().clone().cpu() for k, v in self.model.state_dict().items()},
-            "optimizer": self.optimizer.state_dict(),
-            "scheduler": self.scheduler.state_dict(),
-            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
-            "rng": rng,
-        }
+        run = RunDescription(self.config, list(self.project.classes), self.mean, self.std, self.steps_per_epoch,
+                             self.pretrained, self.train_ids, self.val_ids)
+        return training_checkpoint(run, self.model, self.optimizer, self.scheduler, self.scaler, self.device, self.pos,
+                                   self._epoch_loss, self.best_miou, metrics or {"miou": miou})
 
     def _save(self, kind: str, miou: float | None, metrics: dict | None = None) -> None:
         if not self.dist.is_main or self.run_dir is None:

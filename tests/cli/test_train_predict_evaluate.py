@@ -65,6 +65,14 @@ def test_predict_writes_palette_masks_at_original_size(project, trained, tmp_pat
             assert img.mode == "P" and img.size == size
             assert np.asarray(img).max() < project.num_classes
             assert img.getpalette()[3:6] == list(project.colors[1])
+    # the tile batch size changes how the big image is computed, not the mask
+    assert main(["predict", str(trained / "best.pt"), str(big), "--out", str(tmp_path / "b1"), "--device", "cpu",
+                 "--tile-batch", "1"]) == 0
+    with Image.open(out / "big.png") as a, Image.open(tmp_path / "b1" / "big.png") as b:
+        assert (np.asarray(a) == np.asarray(b)).mean() > 0.999  # batched convolutions may round differently
+    capsys.readouterr()
+    assert main(["predict", str(trained / "best.pt"), str(big), "--out", str(tmp_path / "b0"), "--tile-batch", "0"]) == 2
+    assert "--tile-batch must be at least 1" in capsys.readouterr().err
 
 
 def test_evaluate_prints_one_json_object(project, trained, capsys):

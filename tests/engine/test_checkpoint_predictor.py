@@ -90,3 +90,52 @@ def test_predictor_full_resolution_and_tiling(tmp_path):
     whole = Predictor.from_model(build_model_from_checkpoint(load_checkpoint(path)), pred.classes,
                                  {"mean": [0.5] * 3, "std": [0.25] * 3}, "cpu", tile=None).predict(rgb)
     assert (whole.mask == out.mask).mean() > 0.5
+
+
+class _LargestFloatTensor:
+    """Records the largest floating-point tensor any torch operation produces (CPU, via a dispatch mode)."""
+
+    def __init__(self) -> None:
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        record = self
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                out = func(*args, **(kwargs or {}))
+                for t in out if isinstance(out, (tuple, list)) else (out,):
+                    if isinstance(t, torch.Tensor) and t.is_floating_point():
+                        record.numel = max(record.numel, t.numel())
+                return out
+
+        self.numel = 0
+        self.mode = Mode()
+
+
+def test_predictor_streams_huge_images_without_the_full_probability_map():
+    torch.manual_seed(0)
+    model = create_model("unet", 3, width=4, depth=2)
+    model.eval()
+    norm = {"mean": [0.5] * 3, "std": [0.25] * 3}
+    classes = default_classes(["a", "b", "c"])
+    pred = Predictor.from_model(model, classes, norm, "cpu", tile=128, batch_size=3)
+    assert pred.batch_size == 3 and Predictor.from_model(model, classes, norm, "cpu").batch_size >= 1
+    rng = np.random.default_rng(1)
+    rgb = np.kron(rng.integers(0, 255, (150, 130, 3), dtype=np.uint8), np.ones((10, 10, 1), np.uint8))  # 1500 x 1300
+    watch = _LargestFloatTensor()
+    with watch.mode:
+        out = pred.predict(rgb)
+    h, w = rgb.shape[:2]
+    # no (C, H, W) map, no float copy of the image: at most two rows of tiles across the width
+    assert 0 < watch.numel <= 3 * 2 * 128 * w < 3 * h * w // 2
+    full = pred.predict_probs(rgb)  # the whole-map path, for reference
+    assert tuple(full.shape) == (3, h, w)
+    assert out.mask.shape == (h, w) and out.mask.dtype == np.uint8
+    assert out.confidence.shape == (h, w) and out.confidence.dtype == np.float32
+    conf, mask = full.max(0)
+    assert np.array_equal(out.mask, mask.numpy().astype(np.uint8))
+    assert np.allclose(out.confidence, conf.numpy(), atol=1e-5)
+    entropy = float(-(full * full.clamp(min=1e-8).log()).sum(0).mean())
+    assert out.entropy == pytest.approx(entropy, rel=1e-4)
+    with pytest.raises(ValueError, match="tile batch size"):
+        Predictor.from_model(model, classes, norm, "cpu", batch_size=0)

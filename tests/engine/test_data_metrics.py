@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from segstudio.engine.data import AugmentParams, Augmenter, SampleCache, default_steps_per_epoch, split_by_image
+from segstudio.engine.data import (AugmentParams, Augmenter, SampleCache, augment_draws, default_steps_per_epoch,
+                                   rank_batch_rows, split_by_image)
 from segstudio.engine.losses import build_loss, dice_loss
 from segstudio.engine.metrics import confusion_matrix, metrics_from_confusion
 
@@ -65,6 +66,36 @@ def test_same_generator_state_gives_same_batch():
     a = aug.batch(cache, [0, 1, 2], torch.Generator().manual_seed(5))
     b = aug.batch(cache, [0, 1, 2], torch.Generator().manual_seed(5))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
+def test_rank_shares_of_a_global_batch_are_the_single_process_batch():
+    # full augmentation (scaled crops that leave the image, flips, jitter): 2 processes with 3 rows
+    # each see exactly the crops of 1 process with 6 rows, step after step
+    rng = np.random.default_rng(2)
+    samples = [(rng.integers(0, 255, (40 + 7 * i, 50, 3), dtype=np.uint8), rng.integers(0, 3, (40 + 7 * i, 50), dtype=np.uint8))
+               for i in range(5)]
+    aug = Augmenter(AugmentParams(crop=32, scale_range=(0.5, 1.5), flips=True, color_jitter=0.3),
+                    torch.device("cpu"), MEAN, STD)
+    cache = _cache(samples)
+    order = [3, 1, 4, 0, 2, 2, 0, 1, 3, 4]
+    for start in (0, 6, 12):  # the third global batch wraps around the order
+        one_idx, one_draws = rank_batch_rows(order, 7, 2, start, 6, 0)
+        x1, y1 = aug.batch(cache, one_idx, one_draws)
+        shares = [rank_batch_rows(order, 7, 2, start, 3, r) for r in range(2)]
+        assert [i for idx, _ in shares for i in idx] == one_idx
+        parts = [aug.batch(cache, idx, draws) for idx, draws in shares]
+        assert torch.equal(torch.cat([x for x, _ in parts]), x1) and torch.equal(torch.cat([y for _, y in parts]), y1)
+
+
+def test_augment_draws_depend_only_on_seed_epoch_and_position():
+    row = augment_draws(3, 1, [5])
+    assert torch.equal(augment_draws(3, 1, range(2, 9))[3], row[0])  # not on the batch it is drawn in
+    assert not torch.equal(augment_draws(3, 2, [5]), row)
+    assert not torch.equal(augment_draws(4, 1, [5]), row)
+    draws = augment_draws(0, 0, range(512))
+    assert draws.shape == (512, 8) and 0.0 <= float(draws.min()) and float(draws.max()) < 1.0
+    assert abs(float(draws.mean()) - 0.5) < 0.02  # neighbouring positions are not correlated streams
+    assert abs(float(torch.corrcoef(torch.stack([draws[:-1, 1], draws[1:, 1]]))[0, 1])) < 0.15
 
 
 def test_epoch_is_meaningful_for_three_images():

@@ -118,7 +118,18 @@ def test_two_gloo_processes_reduce_and_broadcast():
 
 # ---------------------------------------------------------------- 2-process training (gloo) vs 1 process
 
-_DRIVER = '''
+# BatchNorm couples the samples of each process's share of the batch (gloo on CPU has no
+# SyncBatchNorm), which would hide whether the processes saw the right crops; with per-sample
+# GroupNorm the averaged gradients of N processes equal one process's up to the per-process loss
+# normalisation, so the comparison below measures the data pipeline, not BatchNorm
+_GROUP_NORM = '''
+import torch.nn as nn
+import segstudio.engine.models as models
+models._conv_bn_relu = lambda cin, cout: nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+                                                       nn.GroupNorm(1, cout), nn.ReLU(inplace=True))
+'''
+
+_DRIVER = _GROUP_NORM + '''
 import json, os, sys
 from pathlib import Path
 from segstudio.engine.config import TrainConfig
@@ -126,19 +137,37 @@ from segstudio.engine.trainer import Trainer
 cfg = TrainConfig.from_json(json.loads(Path(sys.argv[2]).read_text()))
 end = Trainer(sys.argv[1], cfg).run()
 rank = int(os.environ.get("RANK", 0))
-report = {"rank": rank, "status": end.status, "message": end.message, "traceback": end.traceback}
+report = {"rank": rank, "status": end.status, "message": end.message, "traceback": end.traceback,
+          "run_dir": str(end.run_dir)}
 Path(sys.argv[3], f"rank{rank}.json").write_text(json.dumps(report))
 sys.exit(0 if end.status == "completed" else 1)
 '''
+
+# ``segstudio`` itself (the real command line), with the same GroupNorm models
+_CLI_DRIVER = _GROUP_NORM + '''
+import runpy, sys
+sys.argv[0] = "segstudio"
+runpy.run_module("segstudio", run_name="__main__")
+'''
+
+
+def _group_norm_models(monkeypatch) -> None:
+    import torch.nn as nn
+
+    import segstudio.engine.models as models
+
+    monkeypatch.setattr(models, "_conv_bn_relu", lambda cin, cout: nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.GroupNorm(1, cout), nn.ReLU(inplace=True)))
 
 
 def _train_config(out, batch_size: int) -> dict:
     from segstudio.engine.config import TrainConfig
 
-    # no random augmentation (crop = image size, no scaling, flips or jitter) so that the two runs
-    # see identical pixels; SGD keeps the comparison first-order in the gradients
+    # full random augmentation (scaled crops that leave the image, flips, colour jitter): each sample's
+    # draws depend on (seed, epoch, position in the global batch), not on the process, so the two runs
+    # still see identical pixels; SGD keeps the comparison first-order in the gradients
     cfg = TrainConfig(model="unet", model_args={"width": 4, "depth": 2}, epochs=2, batch_size=batch_size, lr=0.05,
-                      crop=64, scale_range=(1.0, 1.0), flips=False, color_jitter=0.0, device="cpu", precision="fp32",
+                      crop=48, scale_range=(0.6, 1.5), flips=True, color_jitter=0.2, device="cpu", precision="fp32",
                       steps_per_epoch=3, optimizer="sgd", preview_every_epoch=False, val_fraction=0.25,
                       channels_last=False, pretrained=False, seed=1, out=out)
     return cfg.to_json()
@@ -153,15 +182,18 @@ def _distance(a: dict, b: dict) -> float:
     return sum(float((a[k] - b[k]).pow(2).sum()) for k in a) ** 0.5
 
 
-def _epoch_records(run_dir) -> list[dict]:
+def _records(run_dir) -> list[dict]:
     import json
 
-    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    return [r for r in lines if r["type"] == "EpochEnd"]
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def _epoch_records(run_dir) -> list[dict]:
+    return [r for r in _records(run_dir) if r["type"] == "EpochEnd"]
 
 
 @pytest.mark.slow
-def test_two_process_gloo_training_matches_one_process_with_the_same_global_batch(tmp_path):
+def test_two_process_gloo_training_matches_one_process_with_the_same_global_batch(tmp_path, monkeypatch):
     import json
     import subprocess
     import sys
@@ -189,6 +221,7 @@ def test_two_process_gloo_training_matches_one_process_with_the_same_global_batc
     reports = [json.loads(p.read_text()) for p in sorted(reports_dir.glob("rank*.json"))]
     assert sorted(r["rank"] for r in reports) == [0, 1]
     assert all(r["status"] == "completed" for r in reports), reports
+    assert {r["run_dir"] for r in reports} == {str(ddp_dir)}
 
     # only rank 0 wrote: one run folder with one copy of everything, each step logged once
     written = {p for p in tmp_path.rglob("*") if p.is_file() and reports_dir not in p.parents} - before
@@ -202,6 +235,7 @@ def test_two_process_gloo_training_matches_one_process_with_the_same_global_batc
     assert sum(r["type"] == "TrainEnd" for r in records) == 1
 
     # the same global batch in one process, and a control with only the per-process batch
+    _group_norm_models(monkeypatch)
     single_dir, control_dir = tmp_path / "single", tmp_path / "control"
     for out, batch in ((single_dir, 4), (control_dir, 2)):
         end = Trainer(project, TrainConfig.from_json(_train_config(out, batch))).run()
@@ -212,19 +246,27 @@ def test_two_process_gloo_training_matches_one_process_with_the_same_global_batc
     ddp, single, control = _weights(ddp_dir), _weights(single_dir), _weights(control_dir)
     update = _distance(single, init)
     assert update > 0.1  # training moved the weights
-    # BatchNorm normalises over each process's share of the batch (no SyncBatchNorm on CPU),
-    # so the match is close, not bit-exact; a different global batch is much further away
-    assert _distance(ddp, single) < 0.12 * update
-    assert _distance(ddp, single) < 0.6 * _distance(ddp, control)
+    # the same augmented crops in both runs: a close match (each process normalises its loss by its
+    # own labeled pixels, so not bit-exact); crops drawn per process, or a different global batch,
+    # land ~25x further away
+    assert _distance(ddp, single) < 0.05 * update
+    assert _distance(ddp, single) < 0.2 * _distance(ddp, control)
+    # the logged step loss is the mean over the ranks, so it follows the single-process loss
+    step_losses = [[r["loss"] for r in _records(d) if r["type"] == "StepEvent"] for d in (ddp_dir, single_dir)]
+    assert step_losses[0] == pytest.approx(step_losses[1], rel=0.03)
     e_ddp, e_single = _epoch_records(ddp_dir)[-1], _epoch_records(single_dir)[-1]
     assert e_ddp["train_loss"] == pytest.approx(e_single["train_loss"], rel=0.05)
     assert e_ddp["miou"] == pytest.approx(e_single["miou"], abs=0.05)
 
     # resume the 2-process run for a third epoch with the real command line,
-    # ``torchrun -m segstudio train``: it continues in the same folder, rank 0 alone writing
+    # ``torchrun -m segstudio train`` (run through a driver for the GroupNorm models):
+    # it continues in the same folder, rank 0 alone writing
     before = {p for p in tmp_path.rglob("*") if p.is_file()}
+    cli_driver = tmp_path / "cli_driver.py"
+    cli_driver.write_text(_CLI_DRIVER)
+    before.add(cli_driver)
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           "-m", "segstudio", "train", str(project), "--resume", str(ddp_dir / "last.pt"),
+                           str(cli_driver), "train", str(project), "--resume", str(ddp_dir / "last.pt"),
                            "--epochs", "3", "--device", "cpu"],
                           capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]

@@ -206,3 +206,36 @@ def test_other_models_train(tiny_project, tiny_config, model, args, monkeypatch,
     assert end.status == "completed", end.message
     ck = load_checkpoint(end.run_dir / "best.pt")
     assert ck["model"]["name"] == model and ck["pretrained"] is None
+
+
+class _PeerRank:
+    """Distributed collectives as seen from a process whose (simulated) peer rank 0 differs from it."""
+
+    def __init__(self, rank0_run_dir) -> None:
+        from segstudio.engine.runtime import DistOps
+
+        class Ops(DistOps):
+            def all_reduce_mean(ops, t):  # the peer's loss is 1 higher: the mean is 0.5 higher
+                return t.add_(0.5)
+
+            def broadcast_object(ops, obj):
+                return str(rank0_run_dir)
+
+        self.ops = Ops()
+
+
+def test_logged_step_loss_is_the_mean_over_ranks_and_run_folder_comes_from_rank0(tiny_project, tiny_config, tmp_path,
+                                                                                  recorder):
+    plain, seen = type(recorder)(), recorder
+    assert Trainer(tiny_project, tiny_config(out=tmp_path / "plain"), [plain]).run().status == "completed"
+    trainer = Trainer(tiny_project, tiny_config(), [seen])  # no --out: this rank would name its own folder
+    trainer.dist = _PeerRank(tmp_path / "from-rank0").ops
+    end = trainer.run()
+    assert end.status == "completed", end.message
+    assert end.run_dir == tmp_path / "from-rank0" == seen.of("on_train_start")[0].run_dir
+    assert (tmp_path / "from-rank0" / "last.pt").is_file() and not (tiny_project.root / "runs").exists()
+    own = [ev.loss for ev in plain.of("on_step")]
+    logged = [ev.loss for ev in seen.of("on_step")]
+    assert logged == pytest.approx([v + 0.5 for v in own], abs=1e-5)  # training itself is unchanged
+    steps = [json.loads(line) for line in (tmp_path / "from-rank0" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["loss"] for r in steps if r["type"] == "StepEvent"] == pytest.approx(logged)
