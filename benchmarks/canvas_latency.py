@@ -63,6 +63,10 @@ def measure(app: QApplication, size: int) -> list[float]:
     canvas.set_current_class(1)
     for _ in range(3):
         app.processEvents()
+    deadline = time.monotonic() + 60
+    while not canvas.overlays_ready and time.monotonic() < deadline:  # large masks fill in the background
+        app.processEvents()
+        time.sleep(0.002)
     vp = canvas.viewport()
     cx, cy = VIEW_W / 2.0, VIEW_H / 2.0
     # a spiral-ish path on screen, ~4 px per move, always inside the viewport

@@ -7,7 +7,6 @@ thread. ``install_about(main_window)`` also gives the app its window icon and de
 
 from __future__ import annotations
 
-import platform
 import sys
 import threading
 from dataclasses import dataclass
@@ -79,6 +78,8 @@ def _cudnn_version(code: int | None) -> str:
 
 def about_rows(info: TorchInfo | None = None) -> list[tuple[str, str]]:
     """(label, value) rows of the dialog, in order."""
+    import platform
+
     from PySide6 import __version__ as pyside_version
     from PySide6.QtCore import qVersion
 

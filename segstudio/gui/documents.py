@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-from segstudio.core.mask_document import MaskDocument
+if TYPE_CHECKING:
+    from segstudio.core.mask_document import MaskDocument
 
 DEFAULT_BUDGET_BYTES = 1024 * 1024 * 1024
 

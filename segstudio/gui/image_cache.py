@@ -5,10 +5,23 @@ from __future__ import annotations
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from segstudio.core.image_io import DEFAULT_MAX_PIXELS, LoadedImage, load_image
+if TYPE_CHECKING:
+    from segstudio.core.image_io import LoadedImage
 
 DEFAULT_BUDGET_BYTES = 768 * 1024 * 1024
+#: ``max_pixels`` default: the loader's decompression-bomb limit (core.image_io is imported at first use).
+DEFAULT_MAX_PIXELS = "default"
+
+
+def load_image(path: Path, max_pixels: int | None | str = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    """``segstudio.core.image_io.load_image``, imported on first use (numpy and Pillow stay out of startup)."""
+    from segstudio.core import image_io
+
+    if max_pixels == DEFAULT_MAX_PIXELS:
+        max_pixels = image_io.DEFAULT_MAX_PIXELS
+    return image_io.load_image(path, max_pixels=max_pixels)
 
 
 def image_bytes(image: LoadedImage) -> int:
@@ -24,7 +37,7 @@ class ImageCache:
         self._pending: dict[str, Future] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segstudio-prefetch")
 
-    def get(self, image_id: str, path: Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
+    def get(self, image_id: str, path: Path, max_pixels: int | None | str = DEFAULT_MAX_PIXELS) -> LoadedImage:
         """The decoded image; raises ImageLoadError (incl. ImageTooLargeError) like ``load_image``."""
         image = self._images.get(image_id)
         if image is not None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
@@ -14,10 +14,6 @@ from PySide6.QtWidgets import (
 
 from segstudio.core.classes import IGNORE_INDEX
 from segstudio.core.errors import ImageTooLargeError, MaskNeedsMappingError, SegstudioError
-from segstudio.core.image_io import IMAGE_EXTENSIONS, LoadedImage, is_image_file
-from segstudio.core.mask_document import MaskDocument
-from segstudio.core.mask_io import parse_value_map
-from segstudio.core.project import Project
 from segstudio.gui import settings as app_settings
 from segstudio.gui.autosave import AutoSaver
 from segstudio.gui.canvas.canvas_view import CanvasView
@@ -33,6 +29,12 @@ from segstudio.gui.window_classes import ClassesMixin
 from segstudio.gui.window_predictions import PredictionsMixin
 from segstudio.gui.window_saving import SavingMixin
 
+if TYPE_CHECKING:  # numpy, Pillow and OpenCV are imported when the first project opens (fast startup)
+    import numpy as np
+
+    from segstudio.core.image_io import LoadedImage
+    from segstudio.core.mask_document import MaskDocument
+    from segstudio.core.project import Project
 
 
 class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
@@ -44,7 +46,9 @@ class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
     classesChanged = Signal()
     errorReported = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, defer_extensions: bool = False) -> None:
+        """``defer_extensions``: leave the File > Import/Export menus (whose formats code pulls in numpy and
+        Pillow) to :meth:`install_deferred_extensions`, called by ``run_app`` once the window is on screen."""
         super().__init__(parent)
         self.setObjectName("segstudio_main_window")
         self.setWindowTitle("segstudio")
@@ -99,11 +103,9 @@ class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
             install_training_panel(self)
         except ImportError:
             pass
-        try:
-            from segstudio.gui.import_export import install_import_export
-            install_import_export(self)
-        except ImportError:
-            pass
+        self._extensions_pending = True
+        if not defer_extensions:
+            self.install_deferred_extensions()
         try:
             from segstudio.gui.about_dialog import install_about
             install_about(self)
@@ -112,6 +114,17 @@ class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
         self.resizeDocks([self.browser_dock, self.classes_dock], [285, 390], Qt.Orientation.Horizontal)
         self.resizeDocks([self.classes_dock, self.training_dock], [170, 600], Qt.Orientation.Vertical)
         self._restore_layout()
+
+    def install_deferred_extensions(self) -> None:
+        """Install the File > Import/Export menus (once); see ``defer_extensions``."""
+        if not self._extensions_pending:
+            return
+        self._extensions_pending = False
+        try:
+            from segstudio.gui.import_export import install_import_export
+            install_import_export(self)
+        except ImportError:
+            pass
 
     # ================================================================ construction helpers
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -215,6 +228,8 @@ class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
     def add_images_dialog(self) -> None:
         if self.project is None:
             return
+        from segstudio.core.image_io import IMAGE_EXTENSIONS
+
         patterns = " ".join(f"*{e}" for e in IMAGE_EXTENSIONS)
         files, _ = QFileDialog.getOpenFileNames(self, "Add images to the project", str(Path.home()),
                                                 f"Images ({patterns})")
@@ -232,6 +247,8 @@ class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
 
     def open_project(self, path: str | Path) -> bool:
         """Open a project or a plain folder of images; False (and an error shown) when it cannot be opened."""
+        from segstudio.core.project import Project
+
         try:
             project = Project.open(path)
         except SegstudioError as exc:
@@ -334,6 +351,11 @@ class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
         self.image_cache.prefetch([(i, self.project.image_path(i)) for i in ids if i is not None])
 
     def _load_document(self, image_id: str, image: LoadedImage) -> MaskDocument | None:
+        import numpy as np
+
+        from segstudio.core.mask_document import MaskDocument
+        from segstudio.core.mask_io import parse_value_map
+
         doc = self.documents.get(image_id)
         if doc is not None and doc.shape == image.shape:
             return doc
@@ -423,6 +445,8 @@ class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
     dragMoveEvent = dragEnterEvent
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
+        from segstudio.core.image_io import IMAGE_EXTENSIONS, is_image_file
+
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
         files = [p for p in paths if p.is_file() and is_image_file(p)]
         folders = [p for p in paths if p.is_dir()]

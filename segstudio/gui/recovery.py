@@ -7,24 +7,25 @@ written atomically on a single background thread, in order, so the GUI never wai
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from segstudio.core.atomic import atomic_write_json
-from segstudio.core.mask_io import read_mask, write_mask
 from segstudio.core.paths import user_data_dir
+
+if TYPE_CHECKING:
+    import numpy as np
 
 INTERVAL_MS = 2500
 
 
 def project_key(root: str | Path) -> str:
     """Stable short hash of a project folder's absolute path."""
+    import hashlib  # here, not at import: keeps the window's startup short
+
     return hashlib.sha1(str(Path(root).resolve()).encode("utf-8")).hexdigest()[:16]
 
 
@@ -65,6 +66,8 @@ class RecoveryJournal:
             return None
         path = self.dir / Path(str(entry.get("file", ""))).name
         try:
+            from segstudio.core.mask_io import read_mask
+
             return read_mask(path)
         except Exception:  # noqa: BLE001 - a damaged journal entry is skipped
             return None
@@ -76,6 +79,8 @@ class RecoveryJournal:
     # ---------------------------------------------------------------- writing (background thread)
     def write(self, image_id: str, mask: np.ndarray, colors: list[tuple[int, int, int]], revision: int) -> Future:
         """Journal a copy of ``mask`` (the caller passes a copy it no longer touches)."""
+        import hashlib
+
         name = hashlib.sha1(image_id.encode("utf-8")).hexdigest()[:20] + ".png"
         self._entries[image_id] = {"file": name, "revision": revision, "time": time.time()}
         snapshot = {"project": str(self.root), "entries": dict(self._entries)}
@@ -92,6 +97,8 @@ class RecoveryJournal:
     def discard(self) -> Future:
         """Delete the whole journal of this project."""
         self._entries.clear()
+        import shutil
+
         return self._submit(shutil.rmtree, self.dir, True)
 
     def flush(self, timeout: float = 10.0) -> None:
@@ -124,6 +131,8 @@ class RecoveryJournal:
 
     def _write_files(self, name: str, mask: np.ndarray, colors, snapshot: dict) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
+        from segstudio.core.mask_io import write_mask
+
         write_mask(self.dir / name, mask, colors)
         atomic_write_json(self.dir / "index.json", snapshot)
 
@@ -135,4 +144,6 @@ class RecoveryJournal:
         if name:
             (self.dir / Path(name).name).unlink(missing_ok=True)
         if not snapshot["entries"]:
+            import shutil
+
             shutil.rmtree(self.dir, ignore_errors=True)

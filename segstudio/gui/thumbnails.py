@@ -9,8 +9,6 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageOps
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
@@ -19,6 +17,9 @@ THUMB_SIZE = 56
 
 def make_thumbnail(path: Path, size: int = THUMB_SIZE) -> QImage:
     """A small RGB QImage of an image file (any format load_image reads); null QImage on failure."""
+    import numpy as np  # imported here (pool threads): the window opens without numpy / Pillow
+    from PIL import Image, ImageOps
+
     try:
         with Image.open(path) as img:
             img.draft("RGB", (size * 2, size * 2))  # fast JPEG downscale while decoding

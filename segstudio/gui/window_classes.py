@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from segstudio.core.classes import IGNORE_INDEX
 from segstudio.core.errors import SegstudioError
 
@@ -45,6 +43,8 @@ class ClassesMixin:
         ok = self._class_op(lambda p: p.delete_class(class_id, remap_to), save_first=True)
         if ok:
             # Masks on disk were renumbered: reload open documents (their undo history used the old ids).
+            import numpy as np
+
             lut = np.arange(256, dtype=np.uint8)
             target = IGNORE_INDEX if remap_to is None else (remap_to if remap_to < class_id else remap_to - 1)
             lut[class_id] = target

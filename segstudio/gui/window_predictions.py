@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from segstudio.core.classes import IGNORE_INDEX
 from segstudio.core.errors import SegstudioError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAX_PREDICTIONS = 500
 

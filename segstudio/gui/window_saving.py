@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
 from segstudio.core.classes import IGNORE_INDEX
 from segstudio.core.errors import SegstudioError
-from segstudio.core.mask_document import MaskDocument
-from segstudio.core.project import mask_label_status
 from segstudio.gui.browser_model import status_from_label
+
+if TYPE_CHECKING:
+    from segstudio.core.mask_document import MaskDocument
 
 
 class SavingMixin:
@@ -62,6 +63,8 @@ class SavingMixin:
         doc.mark_saved(revision)
         if self.journal is not None:
             self.journal.remove(image_id)
+        from segstudio.core.project import mask_label_status
+
         self.browser.model.set_status(image_id, status_from_label(mask_label_status(doc.mask)))
         self.documents.trim()
         self.maskSaved.emit(image_id)
@@ -101,6 +104,10 @@ class SavingMixin:
         """Put the journaled edits back into their masks (one undo step each) and save; returns the count."""
         if self.journal is None or self.project is None:
             return 0
+        import numpy as np
+
+        from segstudio.core.mask_document import MaskDocument
+
         restored = 0
         for image_id in self.journal.pending():
             mask = self.journal.load(image_id)

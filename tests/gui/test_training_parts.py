@@ -344,3 +344,19 @@ def test_multi_gpu_run_kills_a_process_that_ignores_terminate(qtbot, tmp_path):
     with qtbot.waitSignal(run.finished, timeout=8000) as blocker:
         run.stop(kill_after_ms=300)
     assert blocker.args[1] == "cancelled" and not run.is_running()
+
+
+def test_large_confidence_maps_are_handed_on_as_uint8_and_still_dim_the_overlay():
+    from segstudio.gui.canvas.layers import DIM_OFFSET, prediction_values
+    from segstudio.gui.training.prediction import COMPACT_CONFIDENCE_PIXELS, compact_confidence
+
+    small = np.full((8, 8), 0.3, np.float32)
+    assert compact_confidence(small) is small and compact_confidence(None) is None
+    side = int(COMPACT_CONFIDENCE_PIXELS ** 0.5) + 1
+    conf = np.ones((side, side), np.float32)
+    conf[:, : side // 2] = 0.2
+    packed = compact_confidence(conf)
+    assert packed.dtype == np.uint8 and packed.shape == conf.shape
+    assert packed[0, 0] == 51 and packed[0, -1] == 255
+    values = prediction_values(np.full(conf.shape, 2, np.uint8), packed, n_colors=4)
+    assert values[0, 0] == 2 + DIM_OFFSET and values[0, -1] == 2  # unsure pixels use the dimmed colour

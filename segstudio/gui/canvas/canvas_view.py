@@ -5,36 +5,47 @@ the scene as items: ``drawBackground`` draws only the exposed part of three cach
 prediction, mask) and ``drawForeground`` the brush-size circle and the polygon being drawn. A
 mask change (a brush dab, an undo) refreshes only its dirty rect of the overlay and asks the
 viewport to repaint only that rect, so a stroke costs the same on 8192x8192 as on 1024x1024.
+
+Images above ``SYNC_PIXELS`` never block the GUI thread for long: the prediction overlay (with its
+confidence shading) and the reduced copies of the photo are computed on a thread pool and swapped in
+when ready (``predictionDisplayed``), and the mask overlay is filled a strip of rows per event-loop turn.
 """
 
 from __future__ import annotations
 
 import math
 import weakref
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import numpy as np
 import shiboken6
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractSpinBox, QApplication, QFrame, QGraphicsScene, QGraphicsView, QLineEdit, QPlainTextEdit, QTextEdit,
     QWidget,
 )
 
-from segstudio.core.image_io import LoadedImage
-from segstudio.core.mask_document import MaskDocument, Rect
-from segstudio.core.painting import MAX_BRUSH, MIN_BRUSH, brush_center
-from segstudio.gui.canvas.layers import ImageLayer, MaskLayer, PredictionLayer, draw_layer
+from segstudio.gui.canvas.async_overlays import SYNC_PIXELS, AsyncOverlaysMixin
+from segstudio.gui.canvas.background import BackgroundJobs
 from segstudio.gui.canvas.navigation import ZoomPanMixin
 from segstudio.gui.canvas.tools import TOOL_CLASSES, TOOL_NAMES, Tool
+
+if TYPE_CHECKING:  # numpy / OpenCV (layers, painting) are imported with the first image: fast startup
+    import numpy as np
+
+    from segstudio.core.image_io import LoadedImage
+    from segstudio.core.mask_document import MaskDocument, Rect
+    from segstudio.gui.canvas.layers import ImageLayer, MaskLayer, PredictionLayer
+
+#: Brush size limits, the same as ``segstudio.core.painting.MIN_BRUSH / MAX_BRUSH`` (a test checks it).
+MIN_BRUSH, MAX_BRUSH = 1, 512
 
 #: From this zoom on, faint lines show the pixel grid.
 GRID_ZOOM = 24.0
 BACKGROUND = QColor(40, 40, 44)
 
 
-class CanvasView(ZoomPanMixin, QGraphicsView):
+class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
     """Shows an image, its editable mask and a prediction; paints into the mask with the current tool."""
 
     cursorMoved = Signal(int, int)
@@ -43,6 +54,7 @@ class CanvasView(ZoomPanMixin, QGraphicsView):
     toolChanged = Signal(str)
     brushSizeChanged = Signal(int)
     zoomChanged = Signal(float)
+    predictionDisplayed = Signal()  # the overlay of the last set_prediction is now drawn
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +99,11 @@ class CanvasView(ZoomPanMixin, QGraphicsView):
         #: Number of paint events so far (benchmarks check that a repaint really happened).
         self.paint_count = 0
         self.last_paint_rect = QRect()
+        self._jobs = BackgroundJobs(self)
+        self._pred_shown = False  # the pred layer holds the pixels of the current prediction
+        self._mask_rows_done = 0  # rows of the mask overlay filled in so far (large images)
+        self._mask_fill_timer = QTimer(self, interval=0)
+        self._mask_fill_timer.timeout.connect(self._fill_mask_strip)
 
     # ---------------------------------------------------------------- content
     def set_image(self, image: LoadedImage | None, document: MaskDocument | None) -> None:
@@ -105,20 +122,33 @@ class CanvasView(ZoomPanMixin, QGraphicsView):
             raise ValueError(f"mask shape {document.shape} differs from the image's {image.shape}")
         self._image, self._document = image, document
         self._has_prediction = False
+        self._pred_shown = False
+        self._jobs.cancel("prediction")
+        self._mask_fill_timer.stop()
+        if not same_image:
+            self._jobs.cancel("levels")
         if image is None:
             self._image_layer = self._mask_layer = self._pred_layer = None
             self.scene().setSceneRect(QRectF(0, 0, 1, 1))
             self._update_scene_rect()
         else:
+            from segstudio.gui.canvas.layers import ImageLayer, MaskLayer, PredictionLayer
+
             if not same_image or self._image_layer is None:
                 self._image_layer = ImageLayer(image.rgb)
             self._pred_layer = PredictionLayer(image.width, image.height)
             self._pred_layer.set_colors(self._colors)
             self._mask_layer = None
             if document is not None:
-                self._mask_layer = MaskLayer(image.width, image.height)
+                large = image.width * image.height > SYNC_PIXELS
+                self._mask_layer = MaskLayer(image.width, image.height, fill=not large)
                 self._mask_layer.set_colors(self._colors)
-                self._mask_layer.write(document.mask)
+                if large:  # filled a strip per event-loop turn; drawn once complete
+                    self._mask_rows_done = 0
+                    self._mask_fill_timer.start()
+                else:
+                    self._mask_layer.write(document.mask)
+                    self._mask_rows_done = image.height
                 document.listen(self._listener)
             if not same_image:
                 self.scene().setSceneRect(QRectF(0, 0, image.width, image.height))
@@ -135,21 +165,6 @@ class CanvasView(ZoomPanMixin, QGraphicsView):
 
     def document(self) -> MaskDocument | None:
         return self._document
-
-    def set_prediction(self, mask: np.ndarray | None, confidence: np.ndarray | None = None) -> None:
-        """Show a predicted class mask (255 = no prediction); low-confidence pixels are dimmed."""
-        if mask is None or self._pred_layer is None:
-            self._has_prediction = False
-        else:
-            if self._image is not None and tuple(mask.shape) != self._image.shape:
-                raise ValueError(f"prediction shape {mask.shape} differs from the image's {self._image.shape}")
-            self._pred_layer.set_prediction(mask, confidence)
-            self._has_prediction = True
-        self.viewport().update()
-
-    @property
-    def has_prediction(self) -> bool:
-        return self._has_prediction
 
     def set_class_colors(self, colors: list[tuple[int, int, int]]) -> None:
         self._colors = [tuple(int(c) for c in rgb) for rgb in colors]  # type: ignore[misc]
@@ -360,6 +375,8 @@ class CanvasView(ZoomPanMixin, QGraphicsView):
     def _brush_rect(self) -> QRectF | None:
         if self._hover is None or not self._tool.shows_brush:
             return None
+        from segstudio.core.painting import brush_center
+
         cx, cy = brush_center(self._hover.x(), self._hover.y(), self._brush_size)
         r = self._brush_size / 2.0
         return QRectF(cx - r, cy - r, 2 * r, 2 * r)
@@ -389,17 +406,30 @@ class CanvasView(ZoomPanMixin, QGraphicsView):
 
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
         painter.fillRect(rect, BACKGROUND)
-        if self._image_layer is None:
+        layer = self._image_layer
+        if layer is None:
             return
+        from segstudio.gui.canvas.layers import draw_layer
+
+        index = layer.level_index(self._zoom)
+        waiting = index >= layer.level_count and layer.array.shape[0] * layer.array.shape[1] > SYNC_PIXELS
+        if waiting:  # a large image zoomed out: reduce it in the background, draw what exists meanwhile
+            self._schedule_levels(index)
         # crisp pixels when zoomed in; smooth sampling only when zoomed out
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1.0)
-        level, scale = self._image_layer.level_for(self._zoom)
+        if waiting and layer.level_count <= index // 2:  # nothing close: a subsampled copy meanwhile
+            level, scale = layer.quick_level(self._zoom)
+        else:
+            level, scale = layer.level_for(self._zoom, build=not waiting)
         draw_layer(painter, level, rect, scale)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        if self._has_prediction and self._pred_visible and self._pred_layer is not None and self._pred_opacity > 0:
+        pred = self._pred_layer
+        if (self._has_prediction and self._pred_visible and pred is not None and pred.qimage is not None
+                and self._pred_opacity > 0):
             painter.setOpacity(self._pred_opacity)
-            draw_layer(painter, self._pred_layer.qimage, rect)
-        if self._mask_visible and self._mask_layer is not None and self._mask_opacity > 0:
+            draw_layer(painter, pred.qimage, rect)
+        mask_ready = self._image is not None and self._mask_rows_done >= self._image.height
+        if self._mask_visible and self._mask_layer is not None and mask_ready and self._mask_opacity > 0:
             painter.setOpacity(self._mask_opacity)
             draw_layer(painter, self._mask_layer.qimage, rect)
         painter.setOpacity(1.0)

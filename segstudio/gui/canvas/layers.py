@@ -4,11 +4,14 @@ The overlays are Indexed8 QImages whose bytes ARE the class ids and whose colour
 class colours (255, unlabeled, is transparent). A mask change copies only the dirty rect of the
 document into the QImage, so painting on an 8192x8192 mask costs what it costs on 1024x1024.
 Drawing converts only the part of a layer that is exposed.
+
+The per-pixel work that grows with the image (a prediction's confidence shading, the reduced copies
+of the photo) is done by pure functions (:func:`prediction_values`, :func:`reduce_levels`) that the
+canvas runs off the GUI thread for large images; the layers only swap the results in.
 """
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QRect, QRectF
 from PySide6.QtGui import QImage, QPainter
@@ -46,6 +49,40 @@ def draw_layer(painter: QPainter, image: QImage, exposed: QRectF, scale: tuple[f
     painter.drawImage(target, image, QRectF(src))
 
 
+def reduce_levels(start: np.ndarray, count: int) -> list[np.ndarray]:
+    """``count`` successive half-size copies of ``start`` (area averaging). Pure: safe on any thread."""
+    import cv2
+
+    out, prev = [], start
+    for _ in range(count):
+        h, w = prev.shape[:2]
+        prev = np.ascontiguousarray(cv2.resize(prev, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA))
+        out.append(prev)
+    return out
+
+
+def prediction_values(mask: np.ndarray, confidence: np.ndarray | None, n_colors: int) -> np.ndarray:
+    """The prediction overlay's Indexed8 bytes: class ids, low-confidence pixels moved to colour-table entry
+    ``class + DIM_OFFSET`` (when the classes fit below DIM_OFFSET). A new C-contiguous array. Pure: safe
+    on any thread (vectorised numpy, which releases the GIL)."""
+    values = np.array(mask, dtype=np.uint8, order="C", copy=True)
+    if confidence is None or n_colors >= DIM_OFFSET:
+        return values
+    conf = np.asarray(confidence)
+    if conf.shape != values.shape:
+        raise ValueError(f"confidence shape {conf.shape} differs from the prediction's {values.shape}")
+    threshold = int(LOW_CONFIDENCE * 255) if conf.dtype == np.uint8 else LOW_CONFIDENCE  # uint8: 0..255
+    step = max(1, (1 << 22) // max(1, values.shape[1]))  # rows per block: bounded temporaries
+    for r0 in range(0, values.shape[0], step):
+        block = values[r0:r0 + step]
+        dim = np.less(conf[r0:r0 + step], threshold)
+        dim &= block < DIM_OFFSET - 1
+        dim_u8 = dim.view(np.uint8)  # 0 / 1
+        np.left_shift(dim_u8, 7, out=dim_u8)  # 0 / 128 == DIM_OFFSET
+        np.add(block, dim_u8, out=block)
+    return values
+
+
 class ImageLayer:
     """The photo as an RGB888 QImage aliasing a contiguous numpy buffer (kept alive here).
 
@@ -58,25 +95,57 @@ class ImageLayer:
         h, w = self.array.shape[:2]
         self.qimage = QImage(self.array.data, w, h, 3 * w, QImage.Format.Format_RGB888)
         self._levels: list[tuple[np.ndarray, QImage]] = []  # index i: scale 1 / 2**(i+1)
+        self._quick: tuple[int, np.ndarray, QImage] | None = None  # (step, subsampled copy, its QImage)
 
     @property
     def size(self) -> tuple[int, int]:
         return (self.qimage.width(), self.qimage.height())
 
-    def level_for(self, zoom: float) -> tuple[QImage, tuple[float, float]]:
-        """The copy to draw at ``zoom`` and its scale: the smallest one still at least ``zoom``."""
+    def level_index(self, zoom: float) -> int:
+        """Which reduced copy suits ``zoom``: -1 = full resolution, i = scale 1 / 2**(i+1)."""
         scale, index = 1.0, -1
         while zoom <= scale / 2.0 and min(self.size) * scale / 2.0 >= 16:
             scale /= 2.0
             index += 1
-        if index < 0:
-            return self.qimage, (1.0, 1.0)
-        while len(self._levels) <= index:
-            prev = self.array if not self._levels else self._levels[-1][0]
-            h, w = prev.shape[:2]
-            small = np.ascontiguousarray(cv2.resize(prev, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA))
+        return index
+
+    @property
+    def level_count(self) -> int:
+        """How many reduced copies exist so far."""
+        return len(self._levels)
+
+    def level_source(self) -> np.ndarray:
+        """The array the next reduced copy is made from."""
+        return self.array if not self._levels else self._levels[-1][0]
+
+    def add_levels(self, arrays: list[np.ndarray]) -> None:
+        """Append reduced copies made by :func:`reduce_levels` from :meth:`level_source`."""
+        for small in arrays:
             sh, sw = small.shape[:2]
             self._levels.append((small, QImage(small.data, sw, sh, 3 * sw, QImage.Format.Format_RGB888)))
+        self._quick = None
+
+    def quick_level(self, zoom: float) -> tuple[QImage, tuple[float, float]]:
+        """A nearest-neighbour copy for ``zoom`` (a strided gather: a few ms even for 8192x8192), drawn
+        while the area-averaged copies are still being made in the background."""
+        step = 2 ** (self.level_index(zoom) + 1)
+        if self._quick is None or self._quick[0] != step:
+            small = np.ascontiguousarray(self.array[::step, ::step])
+            sh, sw = small.shape[:2]
+            self._quick = (step, small, QImage(small.data, sw, sh, 3 * sw, QImage.Format.Format_RGB888))
+        _, small, qimage = self._quick
+        return qimage, (small.shape[1] / self.array.shape[1], small.shape[0] / self.array.shape[0])
+
+    def level_for(self, zoom: float, build: bool = True) -> tuple[QImage, tuple[float, float]]:
+        """The copy to draw at ``zoom`` and its scale: the smallest one still at least ``zoom``.
+
+        Missing copies are made here when ``build``; otherwise the smallest existing one is used."""
+        index = self.level_index(zoom)
+        if build and len(self._levels) <= index:
+            self.add_levels(reduce_levels(self.level_source(), index + 1 - len(self._levels)))
+        index = min(index, len(self._levels) - 1)
+        if index < 0:
+            return self.qimage, (1.0, 1.0)
         small, qimage = self._levels[index]
         # w // 2 truncates odd sizes: use the real ratios so the copy covers the image exactly
         return qimage, (small.shape[1] / self.array.shape[1], small.shape[0] / self.array.shape[0])
@@ -85,11 +154,13 @@ class ImageLayer:
 class IndexedLayer:
     """An Indexed8 overlay: pixel = class id, colour table = class colours, 255 transparent."""
 
-    def __init__(self, width: int, height: int) -> None:
+    def __init__(self, width: int, height: int, fill: bool = True) -> None:
+        """``fill=False`` leaves the pixels undefined (the caller writes every row before drawing)."""
         self.qimage = QImage(width, height, QImage.Format.Format_Indexed8)
         self._colors: list[tuple[int, int, int]] = []
         self.set_colors([])
-        _indexed_view(self.qimage)[:, :] = IGNORE_INDEX
+        if fill:
+            _indexed_view(self.qimage)[:, :] = IGNORE_INDEX
 
     def set_colors(self, colors: list[tuple[int, int, int]]) -> None:
         """Set the class colours (index i = class i); other entries stay transparent."""
@@ -125,7 +196,21 @@ class MaskLayer(IndexedLayer):
 
 
 class PredictionLayer(IndexedLayer):
-    """The model's prediction; pixels with low confidence use dimmed colours (entries class + 128)."""
+    """The model's prediction; pixels with low confidence use dimmed colours (entries class + 128).
+
+    Its pixels are a numpy array made by :func:`prediction_values` (possibly on another thread) and
+    swapped in with :meth:`set_values`; ``qimage`` is None until then."""
+
+    def __init__(self, width: int, height: int) -> None:
+        self.width, self.height = width, height
+        self.array: np.ndarray | None = None
+        self.qimage: QImage | None = None  # type: ignore[assignment]
+        self._colors = []
+
+    def set_colors(self, colors: list[tuple[int, int, int]]) -> None:
+        self._colors = list(colors)[:IGNORE_INDEX]
+        if self.qimage is not None:
+            self.qimage.setColorTable(self.color_table())
 
     def color_table(self) -> list[int]:
         table = super().color_table()
@@ -135,16 +220,21 @@ class PredictionLayer(IndexedLayer):
             table[i + DIM_OFFSET] = _argb(rgb, DIM_ALPHA)
         return table
 
+    @property
+    def n_colors(self) -> int:
+        return len(self._colors)
+
+    def set_values(self, values: np.ndarray) -> None:
+        """Show ``values`` (from :func:`prediction_values`, C-contiguous (H, W) uint8; kept, not copied)."""
+        if values.shape != (self.height, self.width):
+            raise ValueError(f"prediction shape {values.shape} differs from the layer's {(self.height, self.width)}")
+        self.array = values
+        self.qimage = QImage(values.data, self.width, self.height, self.width, QImage.Format.Format_Indexed8)
+        self.qimage.setColorTable(self.color_table())
+
     def set_prediction(self, mask: np.ndarray, confidence: np.ndarray | None) -> None:
-        values = np.asarray(mask, dtype=np.uint8)
-        if confidence is not None and len(self._colors) < DIM_OFFSET:
-            conf = np.asarray(confidence)
-            if conf.shape != values.shape:
-                raise ValueError(f"confidence shape {conf.shape} differs from the prediction's {values.shape}")
-            if conf.dtype == np.uint8:  # 0..255 confidences
-                low = conf < int(LOW_CONFIDENCE * 255)
-            else:
-                low = conf < LOW_CONFIDENCE
-            dim = low & (values < DIM_OFFSET - 1)
-            values = np.where(dim, values + DIM_OFFSET, values).astype(np.uint8)
-        self.write(values)
+        """Colour ``mask`` (dimming low ``confidence``) on this thread; small images only."""
+        self.set_values(prediction_values(mask, confidence, self.n_colors))
+
+    def value(self, x: int, y: int) -> int:
+        return IGNORE_INDEX if self.array is None else int(self.array[y, x])

@@ -14,14 +14,19 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
-from segstudio.core import painting
-
 if TYPE_CHECKING:
     from segstudio.gui.canvas.canvas_view import CanvasView
 
 TOOL_NAMES: tuple[str, ...] = ("brush", "eraser", "polygon", "fill", "wand", "picker")
 #: A click this close (viewport pixels) to the first polygon point closes the polygon.
 CLOSE_DISTANCE_PX = 8.0
+
+
+def _painting():
+    """:mod:`segstudio.core.painting` (OpenCV + numpy), imported at the first edit so the window opens fast."""
+    from segstudio.core import painting
+
+    return painting
 
 
 class Tool:
@@ -83,20 +88,20 @@ class BrushTool(Tool):
         if doc is None or self._last is not None:
             return
         erase = self.erase or button == Qt.MouseButton.RightButton
-        self._value = painting.ERASE_VALUE if erase else self.canvas.current_class
+        self._value = _painting().ERASE_VALUE if erase else self.canvas.current_class
         self.canvas.begin_edit("Erase" if erase else "Brush")
         start = pos
         if self._stroke_end is not None and self.canvas.modifiers & Qt.KeyboardModifier.ShiftModifier:
             start = self._stroke_end
         self._last = QPointF(pos)
-        painting.paint_segment(doc, start.x(), start.y(), pos.x(), pos.y(), self.canvas.brush_size, self._value)
+        _painting().paint_segment(doc, start.x(), start.y(), pos.x(), pos.y(), self.canvas.brush_size, self._value)
 
     def move(self, pos: QPointF) -> None:
         doc = self.canvas.document()
         if doc is None or self._last is None:
             return
         last, self._last = self._last, QPointF(pos)
-        painting.paint_segment(doc, last.x(), last.y(), pos.x(), pos.y(), self.canvas.brush_size, self._value)
+        _painting().paint_segment(doc, last.x(), last.y(), pos.x(), pos.y(), self.canvas.brush_size, self._value)
 
     def release(self, pos: QPointF, button: Qt.MouseButton) -> None:
         if self._last is None:
@@ -173,7 +178,7 @@ class PolygonTool(Tool):
         if doc is None or len(pts) < 3:
             return
         self.canvas.begin_edit("Polygon")
-        painting.fill_polygon(doc, pts, self.canvas.current_class)
+        _painting().fill_polygon(doc, pts, self.canvas.current_class)
         self.canvas.finish_edit()
 
     def cancel(self) -> None:
@@ -219,7 +224,7 @@ class FillTool(Tool):
         if doc is None or button != Qt.MouseButton.LeftButton:
             return
         self.canvas.begin_edit("Fill")
-        painting.flood_fill(doc, pos.x(), pos.y(), self.canvas.current_class)
+        _painting().flood_fill(doc, pos.x(), pos.y(), self.canvas.current_class)
         self.canvas.finish_edit()
 
 
@@ -233,7 +238,7 @@ class WandTool(Tool):
         if doc is None or rgb is None or button != Qt.MouseButton.LeftButton:
             return
         self.canvas.begin_edit("Magic wand")
-        painting.magic_wand(doc, rgb, pos.x(), pos.y(), self.canvas.current_class, self.canvas.wand_tolerance)
+        _painting().magic_wand(doc, rgb, pos.x(), pos.y(), self.canvas.current_class, self.canvas.wand_tolerance)
         self.canvas.finish_edit()
 
 
@@ -246,6 +251,7 @@ class PickerTool(Tool):
         doc = self.canvas.document()
         if doc is None or button != Qt.MouseButton.LeftButton:
             return
+        painting = _painting()
         value = painting.pick_class(doc.mask, pos.x(), pos.y())
         if value is not None and value != painting.ERASE_VALUE:
             self.canvas.set_current_class(value)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import numpy as np
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def ema_smooth(values: np.ndarray, weight: float = 0.9) -> np.ndarray:
     """TensorBoard-style exponential moving average with bias correction (first value is exact)."""
+    import numpy as np
+
     values = np.asarray(values, dtype=np.float64)
     out = np.empty_like(values)
     acc = 0.0
@@ -41,11 +45,21 @@ class _Series:
     """Growable x/y float arrays (amortised appends, no per-point Python lists for long runs)."""
 
     def __init__(self) -> None:
-        self._x = np.empty(1024, dtype=np.float64)
-        self._y = np.empty(1024, dtype=np.float64)
+        self._x: np.ndarray | None = None  # numpy is imported with the first point (keeps startup fast)
+        self._y: np.ndarray | None = None
         self.n = 0
 
+    def _ensure(self) -> None:
+        if self._x is None:
+            import numpy as np
+
+            self._x = np.empty(1024, dtype=np.float64)
+            self._y = np.empty(1024, dtype=np.float64)
+
     def extend(self, xs: list[float], ys: list[float]) -> None:
+        import numpy as np
+
+        self._ensure()
         k = len(xs)
         if self.n + k > len(self._x):
             cap = max(2 * len(self._x), self.n + k)
@@ -57,10 +71,12 @@ class _Series:
 
     @property
     def x(self) -> np.ndarray:
+        self._ensure()
         return self._x[:self.n]
 
     @property
     def y(self) -> np.ndarray:
+        self._ensure()
         return self._y[:self.n]
 
 

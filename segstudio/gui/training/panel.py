@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
@@ -20,15 +21,13 @@ from segstudio.gui.training.error_box import ErrorBox
 from segstudio.gui.training.loss_plot import LossPlot
 from segstudio.gui.training.metrics_follower import records_to_events
 from segstudio.gui.training.multi_gpu import MultiGpuRun, torchrun_command
-from segstudio.gui.training.predict_all import PredictAllJob
 from segstudio.gui.training.prediction import PredictionService
 from segstudio.gui.training.runs_list import RunsList, read_run
 from segstudio.gui.training.settings_form import LIVE_EPOCHS, TrainSettingsForm
-from segstudio.gui.training.worker import TrainingController
 
-#: Above this many pixels the confidence map is not handed to the canvas: shading an 8192x8192 overlay by
-#: confidence costs ~1 s on the GUI thread (and 256 MB per image), the plain class overlay ~30 ms.
-MAX_CONFIDENCE_PIXELS = 2048 * 2048
+if TYPE_CHECKING:  # imported at first use: the worker pulls in numpy (startup stays fast)
+    from segstudio.gui.training.predict_all import PredictAllJob
+    from segstudio.gui.training.worker import TrainingController
 
 ACCEPT_MODES = [("unlabeled", "unlabeled pixels only"), ("all", "everywhere")]
 
@@ -49,6 +48,7 @@ class TrainingPanel(QWidget):
 
     predictionShown = Signal(str)  # image id whose prediction was handed to the window
     trainingFinished = Signal(str)  # "completed" | "cancelled" | "failed"
+    runningChanged = Signal(bool)  # the in-process training started / ended
 
     def __init__(self, main_window, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,7 +65,7 @@ class TrainingPanel(QWidget):
         self._ddp: MultiGpuRun | None = None
         self._predict_all: PredictAllJob | None = None
 
-        self.controller = TrainingController(self)
+        self._controller: TrainingController | None = None  # built on first use (see ``controller``)
         self.prediction = PredictionService(self)
         self._build_ui()
         self.form.restore_settings()
@@ -135,8 +135,23 @@ class TrainingPanel(QWidget):
         self.stop_button.clicked.connect(self.stop_training)
         self.accept_button.clicked.connect(lambda: self.accept_prediction())
         self.predict_all_button.clicked.connect(self.predict_all)
-        c = self.controller
+        self.prediction.predicted.connect(self._on_predicted)
+        self.prediction.failed.connect(self._on_predict_failed)
+        self.runs_list.checkpointChosen.connect(self.use_checkpoint)
+
+    @property
+    def controller(self) -> TrainingController:
+        """The in-process training controller, created (and the worker module imported) on first use."""
+        if self._controller is None:
+            from segstudio.gui.training.worker import TrainingController
+
+            self._controller = TrainingController(self)
+            self._connect_controller(self._controller)
+        return self._controller
+
+    def _connect_controller(self, c: TrainingController) -> None:
         c.runningChanged.connect(self._on_running_changed)
+        c.runningChanged.connect(self.runningChanged)
         c.started.connect(self._on_train_start)
         c.steps.connect(self._on_steps)
         c.epochEnded.connect(self._on_epoch)
@@ -145,9 +160,6 @@ class TrainingPanel(QWidget):
         c.batchSizeReduced.connect(self._on_batch_size_reduced)
         c.warning.connect(self._on_warning)
         c.ended.connect(self._on_end)
-        self.prediction.predicted.connect(self._on_predicted)
-        self.prediction.failed.connect(self._on_predict_failed)
-        self.runs_list.checkpointChosen.connect(self.use_checkpoint)
 
     # ------------------------------------------------------------------ state
     @property
@@ -155,7 +167,8 @@ class TrainingPanel(QWidget):
         return getattr(self.mw, "project", None)
 
     def is_training(self) -> bool:
-        return self.controller.is_running() or (self._ddp is not None and self._ddp.is_running())
+        running = self._controller is not None and self._controller.is_running()
+        return running or (self._ddp is not None and self._ddp.is_running())
 
     def is_busy(self) -> bool:
         return self.is_training() or (self._predict_all is not None and self._predict_all.running)
@@ -222,7 +235,8 @@ class TrainingPanel(QWidget):
         """Cancel: the trainer stops after the current batch and keeps its last checkpoint."""
         if self._ddp is not None and self._ddp.is_running():
             self._ddp.stop()
-        self.controller.stop()
+        if self._controller is not None:
+            self._controller.stop()
         if self.is_training():
             self.status_label.setText("Stopping…")
             self.progress.setFormat("stopping…")
@@ -375,7 +389,8 @@ class TrainingPanel(QWidget):
         return self.prediction.request(image_id, project.image_path(image_id))
 
     def on_current_image_changed(self, image_id: str) -> None:
-        self.controller.set_preview_image(image_id)
+        if self._controller is not None:
+            self._controller.set_preview_image(image_id)
         if image_id:
             self.predict_current()
 
@@ -395,8 +410,6 @@ class TrainingPanel(QWidget):
         self.error_box.show_error(f"Could not predict {image_id}: {message}", trace)
 
     def _show_prediction(self, image_id: str, mask, confidence) -> None:
-        if confidence is not None and confidence.size > MAX_CONFIDENCE_PIXELS:
-            confidence = None
         self.predictions_received += 1
         self.mw.set_prediction(image_id, mask, confidence)
         self.predictionShown.emit(image_id)
@@ -418,6 +431,8 @@ class TrainingPanel(QWidget):
             self._predict_all.cancel()
             return False
         ids = [project.image_id(p) for p in project.list_images()]
+        from segstudio.gui.training.predict_all import PredictAllJob
+
         job = PredictAllJob(project.root, ids, ckpt, parent=self)
         job.imageDone.connect(self._on_predict_all_image)
         job.imageFailed.connect(lambda iid, msg: self.status_label.setText(f"Could not predict {iid}: {msg}"))
@@ -457,7 +472,8 @@ class TrainingPanel(QWidget):
 
     def shutdown(self, timeout_s: float = 15.0) -> None:
         """Stop everything running in the background and join the threads (window close, app quit)."""
-        self.controller.shutdown(timeout_s)
+        if self._controller is not None:
+            self._controller.shutdown(timeout_s)
         if self._ddp is not None:
             self._ddp.wait(int(timeout_s * 1000))
         if self._predict_all is not None:
@@ -496,7 +512,7 @@ def install_training_panel(main_window) -> TrainingPanel:
             act.triggered.connect(lambda _=False, s=slot: s())
             menu.addAction(act)
             panel.actions_by_name[text] = act
-        panel.controller.runningChanged.connect(
+        panel.runningChanged.connect(
             lambda running: (panel.actions_by_name["Train"].setEnabled(not running),
                              panel.actions_by_name["Stop training"].setEnabled(running)))
         panel.actions_by_name["Stop training"].setEnabled(False)

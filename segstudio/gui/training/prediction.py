@@ -14,8 +14,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from segstudio.gui.training.worker import lower_thread_priority, worker_torch_threads
-
 
 class PredictionCancelled(Exception):
     """Raised inside the model call when the prediction is no longer wanted."""
@@ -63,6 +61,25 @@ def predict_file(cache: PredictorCache, checkpoint: Path, image_path: Path, chec
     predictor = cache.get(checkpoint)
     rgb = load_image(image_path, max_pixels=DEFAULT_MAX_PIXELS if check_size else None).rgb
     return predictor.predict(rgb)
+
+
+#: Confidence maps above this many pixels are handed on as uint8 0..255 (a quarter of the memory).
+COMPACT_CONFIDENCE_PIXELS = 2048 * 2048
+
+
+def compact_confidence(confidence):
+    """A large float confidence map as uint8 (0..255), made on the worker thread; others unchanged."""
+    if confidence is None or confidence.size <= COMPACT_CONFIDENCE_PIXELS or confidence.dtype.kind != "f":
+        return confidence
+    import numpy as np
+
+    out = np.empty(confidence.shape, np.uint8)
+    step = max(1, (1 << 22) // max(1, confidence.shape[-1]))
+    for r0 in range(0, confidence.shape[0], step):
+        block = np.clip(confidence[r0:r0 + step], 0.0, 1.0) * 255.0
+        np.rint(block, out=block)
+        out[r0:r0 + step] = block
+    return out
 
 
 def _job_key(image_id: str, checkpoint: Path) -> tuple:
@@ -120,13 +137,16 @@ class _PredictWorker(QObject):
             if not self._threads_set:
                 import torch
 
+                from segstudio.gui.training.worker import lower_thread_priority, worker_torch_threads
+
                 lower_thread_priority()
                 torch.set_num_threads(worker_torch_threads())
                 self._threads_set = True
             pred = predict_file(self._cache, checkpoint, image_path, check_size=False)
+            confidence = compact_confidence(pred.confidence)
             with self._lock:
                 self._last_done = key
-            self.predicted.emit(image_id, pred.mask, pred.confidence, float(pred.entropy))
+            self.predicted.emit(image_id, pred.mask, confidence, float(pred.entropy))
         except PredictionCancelled:
             pass
         except Exception as exc:  # noqa: BLE001 - reported in the panel
