@@ -88,11 +88,14 @@ def main(repetitions: int = 5) -> dict:
     tmp = tempfile.mkdtemp(prefix="segstudio-startup-")
     env = {**os.environ, "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
            "SEGSTUDIO_DATA_DIR": os.path.join(tmp, "data"), "XDG_CONFIG_HOME": os.path.join(tmp, "config")}
+    # An installed app runs from compiled bytecode (pip compiles on install); a session that sets
+    # PYTHONDONTWRITEBYTECODE would otherwise make the app recompile its modules on every start.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     from segstudio.core.demo import generate_demo_project
 
     project = os.path.join(tmp, "demo")
     generate_demo_project(project)
-    run_once(BARE, [], env)  # warm the file cache
+    run_once(BARE, [], env)  # warm the file cache and write the bytecode caches
     run_once(APP, [project], env)
     bare, app, ready, torch_seen = [], [], [], False
     for _ in range(repetitions):
