@@ -2,6 +2,7 @@
 
 ``install_training_panel(main_window)`` builds it into ``main_window.training_dock``, adds the Model
 menu actions and hooks the window's signals (current image, saved masks, project, close).
+The "Predictions" group (Accept prediction, Predict all) is ``predictions_box.PredictionsBox``.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QComboBox, QDockWidget, QGroupBox, QHBoxLayout, QLabel,
-                               QProgressBar, QPushButton, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QDockWidget, QHBoxLayout, QLabel, QProgressBar, QPushButton,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from segstudio.gui.training.close_guard import CloseGuard
 from segstudio.gui.training.error_box import ErrorBox
@@ -22,14 +23,13 @@ from segstudio.gui.training.loss_plot import LossPlot
 from segstudio.gui.training.metrics_follower import records_to_events
 from segstudio.gui.training.multi_gpu import MultiGpuRun, torchrun_command
 from segstudio.gui.training.prediction import PredictionService
+from segstudio.gui.training.predictions_box import ACCEPT_MODES, PredictionsBox  # noqa: F401 - re-exported
 from segstudio.gui.training.runs_list import RunsList, read_run
 from segstudio.gui.training.settings_form import LIVE_EPOCHS, TrainSettingsForm
 
 if TYPE_CHECKING:  # imported at first use: the worker pulls in numpy (startup stays fast)
     from segstudio.gui.training.predict_all import PredictAllJob
     from segstudio.gui.training.worker import TrainingController
-
-ACCEPT_MODES = [("unlabeled", "unlabeled pixels only"), ("all", "everywhere")]
 
 
 def format_duration(seconds: float) -> str:
@@ -63,7 +63,6 @@ class TrainingPanel(QWidget):
         self._t0 = 0.0
         self._rate_start: tuple[float, int] | None = None
         self._ddp: MultiGpuRun | None = None
-        self._predict_all: PredictAllJob | None = None
 
         self._controller: TrainingController | None = None  # built on first use (see ``controller``)
         self.prediction = PredictionService(self)
@@ -99,27 +98,11 @@ class TrainingPanel(QWidget):
         self.error_box = ErrorBox()
         outer.addWidget(self.error_box)
 
-        pred_box = QGroupBox("Predictions")
-        pb = QVBoxLayout(pred_box)
-        arow = QHBoxLayout()
-        self.accept_button = QPushButton("Accept prediction")
-        self.accept_button.setToolTip("Copy the prediction into the mask (Ctrl+Shift+A); undoable")
-        self.accept_mode_combo = QComboBox()
-        for value, label in ACCEPT_MODES:
-            self.accept_mode_combo.addItem(label, value)
-        self.accept_mode_combo.setToolTip("Which pixels of the mask the prediction may overwrite")
-        arow.addWidget(self.accept_button)
-        arow.addWidget(self.accept_mode_combo, 1)
-        pb.addLayout(arow)
-        prow = QHBoxLayout()
-        self.predict_all_button = QPushButton("Predict all")
-        self.predict_all_button.setToolTip("Predict every image in the background and rank them by uncertainty")
-        self.predict_all_progress = QProgressBar()
-        self.predict_all_progress.setVisible(False)
-        prow.addWidget(self.predict_all_button)
-        prow.addWidget(self.predict_all_progress, 1)
-        pb.addLayout(prow)
-        outer.addWidget(pred_box)
+        self.predictions_box = PredictionsBox(self)
+        box = self.predictions_box
+        self.accept_button, self.accept_mode_combo = box.accept_button, box.accept_mode_combo
+        self.predict_all_button, self.predict_all_progress = box.predict_all_button, box.predict_all_progress
+        outer.addWidget(box)
 
         self.tabs = QTabWidget()
         self.form = TrainSettingsForm()
@@ -133,8 +116,6 @@ class TrainingPanel(QWidget):
     def _connect(self) -> None:
         self.train_button.clicked.connect(self.start_training)
         self.stop_button.clicked.connect(self.stop_training)
-        self.accept_button.clicked.connect(lambda: self.accept_prediction())
-        self.predict_all_button.clicked.connect(self.predict_all)
         self.prediction.predicted.connect(self._on_predicted)
         self.prediction.failed.connect(self._on_predict_failed)
         self.runs_list.checkpointChosen.connect(self.use_checkpoint)
@@ -171,7 +152,7 @@ class TrainingPanel(QWidget):
         return running or (self._ddp is not None and self._ddp.is_running())
 
     def is_busy(self) -> bool:
-        return self.is_training() or (self._predict_all is not None and self._predict_all.running)
+        return self.is_training() or self.predictions_box.is_running()
 
     def _set_running(self, running: bool) -> None:
         self.train_button.setEnabled(not running)
@@ -416,54 +397,17 @@ class TrainingPanel(QWidget):
 
     def accept_prediction(self, mode: str | None = None) -> None:
         """Copy the prediction into the current mask ("unlabeled" pixels only, or "all"); one undo step."""
-        mode = mode or self.accept_mode_combo.currentData()
-        self.mw.accept_prediction(mode)
+        self.predictions_box.accept_prediction(mode)
 
     @Slot()
     def predict_all(self) -> bool:
-        """Predict every image in the background; stores predictions and uncertainties."""
-        project = self.project
-        ckpt = self.prediction.checkpoint
-        if project is None or ckpt is None or not ckpt.is_file():
-            self.error_box.show_error("No model yet: train first, or pick a run under Runs.")
-            return False
-        if self._predict_all is not None and self._predict_all.running:
-            self._predict_all.cancel()
-            return False
-        ids = [project.image_id(p) for p in project.list_images()]
-        from segstudio.gui.training.predict_all import PredictAllJob
+        """Predict every image in the background (see ``PredictionsBox.predict_all``)."""
+        return self.predictions_box.predict_all()
 
-        job = PredictAllJob(project.root, ids, ckpt, parent=self)
-        job.imageDone.connect(self._on_predict_all_image)
-        job.imageFailed.connect(lambda iid, msg: self.status_label.setText(f"Could not predict {iid}: {msg}"))
-        job.finished.connect(self._on_predict_all_finished)
-        self._predict_all = job
-        self.predict_all_progress.setRange(0, max(1, len(ids)))
-        self.predict_all_progress.setValue(0)
-        self.predict_all_progress.setVisible(True)
-        self.predict_all_button.setText("Cancel predict all")
-        job.start()
-        return True
-
-    def _on_predict_all_image(self, index: int, total: int, image_id: str, mask, entropy: float) -> None:
-        self.predict_all_progress.setValue(index)
-        self.predict_all_progress.setFormat(f"{index}/{total}")
-        self.predictions_received += 1
-        self.mw.set_prediction(image_id, mask, None)
-        if hasattr(self.mw, "set_uncertainty"):
-            self.mw.set_uncertainty(image_id, float(entropy))
-
-    def _on_predict_all_finished(self, done: int, cancelled: bool, error: str) -> None:
-        self.predict_all_button.setText("Predict all")
-        self.predict_all_progress.setVisible(False)
-        if error:
-            self.error_box.show_error("Predict all failed: " + error.strip().splitlines()[-1], error)
-        else:
-            self.status_label.setText(f"Predicted {done} images" + (" (cancelled)." if cancelled else "; "
-                                      "the browser can sort them by uncertainty."))
-        if self._predict_all is not None:
-            self._predict_all.deleteLater()
-            self._predict_all = None
+    @property
+    def _predict_all(self) -> PredictAllJob | None:
+        """The running "Predict all" job, or None."""
+        return self.predictions_box.job
 
     # ------------------------------------------------------------------ shutdown
     def rebuild_plot_if_visible(self) -> None:
@@ -476,8 +420,7 @@ class TrainingPanel(QWidget):
             self._controller.shutdown(timeout_s)
         if self._ddp is not None:
             self._ddp.wait(int(timeout_s * 1000))
-        if self._predict_all is not None:
-            self._predict_all.shutdown(int(timeout_s * 1000))
+        self.predictions_box.shutdown(int(timeout_s * 1000))
         self.prediction.shutdown(int(timeout_s * 1000))
         self.form.probe.wait(int(timeout_s * 1000))
 
