@@ -193,10 +193,13 @@ def read_image_size(path: str | Path) -> tuple[int, int]:
     try:
         with Image.open(path) as img:
             width, height = img.size
-            try:
-                orientation = img.getexif().get(0x0112, 1)
-            except Exception:  # noqa: BLE001 - broken EXIF is not fatal for a size query
-                orientation = 1
+            orientation = 1
+            # Only formats that carry EXIF in the header: Pillow decodes a whole PNG to find its eXIf chunk.
+            if img.format in ("JPEG", "MPO", "TIFF", "WEBP"):
+                try:
+                    orientation = img.getexif().get(0x0112, 1)
+                except Exception:  # noqa: BLE001 - broken EXIF is not fatal for a size query
+                    orientation = 1
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageLoadError(path, str(exc) or "not an image file") from exc
     if orientation in (5, 6, 7, 8):

@@ -35,6 +35,7 @@ class ImageCache:
         self.budget_bytes = budget_bytes
         self._images: OrderedDict[str, LoadedImage] = OrderedDict()
         self._pending: dict[str, Future] = {}
+        self._loading: OrderedDict[str, Future] = OrderedDict()  # foreground loads (never cancelled by prefetch)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="segstudio-prefetch")
 
     def get(self, image_id: str, path: Path, max_pixels: int | None | str = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -45,6 +46,9 @@ class ImageCache:
             return image
         future = self._pending.pop(image_id, None)
         image = None
+        if future is not None and not (future.done() or future.running()):
+            future.cancel()  # still queued, maybe behind a large decode: decoding it here is quicker
+            future = None
         if future is not None and max_pixels == DEFAULT_MAX_PIXELS:
             try:
                 image = future.result()
@@ -65,10 +69,39 @@ class ImageCache:
             oldest = next(iter(self._pending))
             self._pending.pop(oldest).cancel()
 
+    def ready(self, image_id: str) -> bool:
+        """True when ``get`` would not have to decode (cached, or its prefetch has finished)."""
+        future = self._pending.get(image_id)
+        return image_id in self._images or (future is not None and future.done() and not future.cancelled())
+
+    def load_async(self, image_id: str, path: Path, max_pixels: int | None | str = DEFAULT_MAX_PIXELS) -> Future:
+        """A future of the decoded image, reusing a pending prefetch or earlier load; take it with ``accept``."""
+        if max_pixels == DEFAULT_MAX_PIXELS:
+            future = self._pending.pop(image_id, None) or self._loading.get(image_id)
+            if future is not None and not future.cancelled():
+                self._loading[image_id] = future
+                self._loading.move_to_end(image_id)
+                return future
+        future = self._executor.submit(load_image, path, max_pixels)
+        if max_pixels == DEFAULT_MAX_PIXELS:
+            self._loading[image_id] = future
+            while len(self._loading) > 2:  # an abandoned load: drop it (a queued one is cancelled)
+                self._loading.popitem(last=False)[1].cancel()
+        return future
+
+    def accept(self, image_id: str, future: Future) -> LoadedImage:
+        """The finished ``future``'s image, now cached; raises its load error (ImageLoadError, ...)."""
+        if self._loading.get(image_id) is future:
+            del self._loading[image_id]
+        image = future.result(timeout=0)
+        self._put(image_id, image)
+        return image
+
     def clear(self) -> None:
-        for future in self._pending.values():
+        for future in [*self._pending.values(), *self._loading.values()]:
             future.cancel()
         self._pending.clear()
+        self._loading.clear()
         self._images.clear()
 
     def close(self) -> None:

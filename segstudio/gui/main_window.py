@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from segstudio.core.classes import IGNORE_INDEX
-from segstudio.core.errors import ImageTooLargeError, MaskNeedsMappingError, SegstudioError
+from segstudio.core.errors import MaskNeedsMappingError, SegstudioError
 from segstudio.gui import settings as app_settings
 from segstudio.gui.autosave import AutoSaver
 from segstudio.gui.canvas.canvas_view import CanvasView
@@ -26,6 +26,7 @@ from segstudio.gui.recovery import INTERVAL_MS, RecoveryJournal
 from segstudio.gui.recovery_banner import RecoveryBanner
 from segstudio.gui.status_bar import StatusBar
 from segstudio.gui.window_classes import ClassesMixin
+from segstudio.gui.window_images import ImagesMixin
 from segstudio.gui.window_predictions import PredictionsMixin
 from segstudio.gui.window_saving import SavingMixin
 
@@ -33,11 +34,10 @@ if TYPE_CHECKING:  # numpy, Pillow and OpenCV are imported when the first projec
     import numpy as np
 
     from segstudio.core.image_io import LoadedImage
-    from segstudio.core.mask_document import MaskDocument
     from segstudio.core.project import Project
 
 
-class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
+class MainWindow(ImagesMixin, SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
     """The annotation window (see GUI_API.md for the contract other parts rely on)."""
 
     projectOpened = Signal(object)
@@ -92,6 +92,7 @@ class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
         self.journal_timer = QTimer(self, interval=INTERVAL_MS)
         self.journal_timer.timeout.connect(self.write_journal)
         self.journal_timer.start()
+        self._init_image_loading()
         self._connect()
         self._restore_tool_settings()
         self.setAcceptDrops(True)
@@ -292,92 +293,6 @@ class MainWindow(SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
         if self.journal is not None:
             self.journal.close()
         return True
-
-    # ================================================================ images
-    def show_image(self, image_id: str) -> None:
-        """Make ``image_id`` the current image (saving the one being left)."""
-        if self.project is None or image_id == self.current_image_id:
-            return
-        self._save_current_if_dirty()
-        image = self._load_image(image_id)
-        self.current_image_id = image_id
-        self.current_image = image
-        self.documents.pinned = image_id
-        document = self._load_document(image_id, image) if image is not None else None
-        self.canvas.set_image(image, document)
-        if image is not None:
-            pred = self._prediction_for(image_id)
-            if pred is not None and pred[0].shape == image.shape:
-                self.canvas.set_prediction(pred[0], pred[1])
-        self.browser.select(image_id)
-        self.status.show_index(self.browser.model.row_of(image_id), self.browser.model.rowCount())
-        self._update_title()
-        self._update_actions()
-        self._prefetch_neighbours()
-        self.currentImageChanged.emit(image_id)
-
-    def next_image(self) -> None:
-        target = self.browser.neighbour(self.current_image_id, 1)
-        if target is None:
-            self.status.showMessage("This is the last image", 2000)
-        else:
-            self.show_image(target)
-
-    def previous_image(self) -> None:
-        target = self.browser.neighbour(self.current_image_id, -1)
-        if target is None:
-            self.status.showMessage("This is the first image", 2000)
-        else:
-            self.show_image(target)
-
-    def _load_image(self, image_id: str) -> LoadedImage | None:
-        path = self.project.image_path(image_id)
-        try:
-            try:
-                return self.image_cache.get(image_id, path)
-            except ImageTooLargeError as exc:
-                if not self.confirm("Very large image",
-                                    f"{path.name} has {exc.pixels:,} pixels, more than the safety limit of "
-                                    f"{exc.limit:,} (a possible decompression bomb).\n\nOpen it anyway?"):
-                    self.report_error(str(exc))
-                    return None
-                return self.image_cache.get(image_id, path, max_pixels=None)
-        except SegstudioError as exc:
-            self.report_error(str(exc))
-            return None
-
-    def _prefetch_neighbours(self) -> None:
-        ids = [self.browser.neighbour(self.current_image_id, step) for step in (1, -1)]
-        self.image_cache.prefetch([(i, self.project.image_path(i)) for i in ids if i is not None])
-
-    def _load_document(self, image_id: str, image: LoadedImage) -> MaskDocument | None:
-        import numpy as np
-
-        from segstudio.core.mask_document import MaskDocument
-        from segstudio.core.mask_io import parse_value_map
-
-        doc = self.documents.get(image_id)
-        if doc is not None and doc.shape == image.shape:
-            return doc
-        try:
-            try:
-                mask = self.project.read_mask(image_id, expected_shape=image.shape)
-            except MaskNeedsMappingError as exc:
-                text = self.ask_value_map(exc)
-                if text is None:
-                    raise
-                mask = self.project.read_mask(image_id, image.shape, value_map=parse_value_map(text))
-        except (SegstudioError, ValueError) as exc:
-            self.report_error(f"{exc} (shown read-only; the file is left as it is)")
-            return None
-        if mask is None:
-            mask = np.full(image.shape, IGNORE_INDEX, np.uint8)
-        doc = MaskDocument(mask)
-        self.documents.put(image_id, doc)
-        return doc
-
-    def current_document(self) -> MaskDocument | None:
-        return self.canvas.document()
 
     # ================================================================ view and tools
     def set_tool(self, name: str) -> None:
