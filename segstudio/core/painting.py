@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from segstudio.core.classes import IGNORE_INDEX
-from segstudio.core.mask_document import MaskDocument, Rect
+from segstudio.core.mask_document import MaskDocument, Rect, union_rect
 
 #: Value the eraser writes: "unlabeled", ignored by the loss.
 ERASE_VALUE = IGNORE_INDEX
@@ -86,7 +86,7 @@ def paint_segment(
         view, rect = got
         view[inside] = value
         doc.changed(rect)
-        total = rect if total is None else _union(total, rect)
+        total = union_rect(total, rect)
     return total
 
 
@@ -205,7 +205,3 @@ def pick_class(mask: np.ndarray, x: float, y: float) -> int | None:
     if 0 <= iy < mask.shape[0] and 0 <= ix < mask.shape[1]:
         return int(mask[iy, ix])
     return None
-
-
-def _union(a: Rect, b: Rect) -> Rect:
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))

@@ -75,8 +75,7 @@ class Project:
         if cfg_path.exists():
             config = _read_config(cfg_path)
         else:
-            config = {"version": FORMAT_VERSION, "classes": [c.to_json() for c in default_classes(["background", "foreground"])],
-                      "ignore_index": IGNORE_INDEX}
+            config = _new_config(["background", "foreground"])
         return cls(root, config)
 
     @classmethod
@@ -85,9 +84,7 @@ class Project:
         root = Path(path)
         root.mkdir(parents=True, exist_ok=True)
         (root / "images").mkdir(exist_ok=True)
-        config = {"version": FORMAT_VERSION, "classes": [c.to_json() for c in default_classes(list(class_names))],
-                  "ignore_index": IGNORE_INDEX}
-        project = cls(root, config)
+        project = cls(root, _new_config(list(class_names)))
         project.save()
         return project
 
@@ -310,6 +307,12 @@ class Project:
         if not 0 <= class_id < self.num_classes:
             raise ProjectError(f"no class with id {class_id} (the project has {self.num_classes})")
         return self.classes[class_id]
+
+
+def _new_config(class_names: list[str]) -> dict:
+    """segstudio.json contents of a new project with these classes."""
+    return {"version": FORMAT_VERSION, "classes": [c.to_json() for c in default_classes(class_names)],
+            "ignore_index": IGNORE_INDEX}
 
 
 def _check_name(name: str, existing: list[str]) -> str:

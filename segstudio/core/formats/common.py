@@ -20,7 +20,7 @@ from segstudio.core.classes import IGNORE_INDEX, default_classes
 from segstudio.core.errors import ProjectError, SegstudioError
 from segstudio.core.image_io import read_image_size
 from segstudio.core.mask_io import ValueMap
-from segstudio.core.paths import resolve_inside
+from segstudio.core.paths import natural_key, resolve_inside
 from segstudio.core.project import PROJECT_FILE, Project
 
 #: progress(done, total, what) - called after each file
@@ -326,6 +326,21 @@ def copy_file(src: Path, dst: Path) -> None:
             shutil.copyfileobj(fsrc, fh)
 
     atomic_write(dst, write)
+
+
+def walk_files(folder: Path, accept: Callable[[str], bool]) -> list[Path]:
+    """Files under ``folder`` whose name ``accept`` takes, hidden files and folders skipped,
+    in natural order of their path relative to ``folder``."""
+    found: list[tuple[list, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        rel_dir = Path(os.path.relpath(dirpath, folder)).as_posix()
+        for name in filenames:
+            if not name.startswith(".") and accept(name):
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                found.append((natural_key(rel), Path(dirpath) / name))
+    found.sort(key=lambda item: item[0])
+    return [path for _, path in found]
 
 
 def relative_posix(path: Path, base: Path) -> str:

@@ -13,7 +13,6 @@ import base64
 import binascii
 import io
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +25,11 @@ from segstudio.core.formats.common import (
     IGNORE_LABEL, MAX_LABELME_JSON_BYTES, CancelFn, ClassResolver, ExportReport, FormatError, ImportOptions,
     ImportReport, ProgressFn, checked_source, copy_file, each_file, find_class_file, finish_import, image_dest,
     open_or_create_project, prepare_export_dest, read_class_file, read_export_mask, read_json_limited,
-    relative_posix, store_imported,
+    relative_posix, store_imported, walk_files,
 )
 from segstudio.core.formats.regions import regions_of
 from segstudio.core.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, read_image_size
-from segstudio.core.paths import natural_key, resolve_inside
+from segstudio.core.paths import resolve_inside
 from segstudio.core.project import Project
 
 LINE_WIDTH = 10  # LabelMe's width for line / linestrip shapes
@@ -74,6 +73,13 @@ def _decode_shape_mask(shape: dict) -> np.ndarray:
         raise ShapeError(f"has unreadable mask data ({exc})") from None
 
 
+def _disc(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, value: int) -> list[tuple[float, float]]:
+    """Fill a disc of radius ``r`` around (cx, cy); returns its bounding box as two corner points."""
+    box = [(cx - r, cy - r), (cx + r, cy + r)]
+    draw.ellipse(box, outline=value, fill=value)
+    return box
+
+
 def draw_shape(canvas: Image.Image, shape: dict, value: int) -> str | None:
     """Draw one LabelMe shape onto an 'L' canvas with ``value``.
 
@@ -97,8 +103,7 @@ def draw_shape(canvas: Image.Image, shape: dict, value: int) -> str | None:
         if len(pts) != 2:
             raise ShapeError(f"is a circle with {len(pts)} points; it needs centre and rim")
         (cx, cy), (px, py) = pts
-        r = math.hypot(cx - px, cy - py)
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=value, fill=value)
+        pts = _disc(draw, cx, cy, math.hypot(cx - px, cy - py), value)  # its box decides clipping
     elif shape_type in ("line", "linestrip"):
         if len(pts) < 2:
             raise ShapeError(f"is a {shape_type} with {len(pts)} point(s); it needs at least 2")
@@ -106,8 +111,7 @@ def draw_shape(canvas: Image.Image, shape: dict, value: int) -> str | None:
     elif shape_type == "point":
         if len(pts) != 1:
             raise ShapeError(f"is a point with {len(pts)} points")
-        (cx, cy), r = pts[0], POINT_RADIUS
-        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=value, fill=value)
+        _disc(draw, *pts[0], POINT_RADIUS, value)
     elif shape_type == "mask":
         if not pts:
             raise ShapeError("is a mask shape without its corner point")
@@ -122,11 +126,7 @@ def draw_shape(canvas: Image.Image, shape: dict, value: int) -> str | None:
         pts = [(x0, y0), (x0 + sub.shape[1] - 1, y0 + sub.shape[0] - 1)]
     else:
         raise ShapeError(f"has the unsupported shape_type {shape_type!r}")
-    if shape_type == "circle":
-        (cx, cy), r = pts[0], math.hypot(pts[0][0] - pts[1][0], pts[0][1] - pts[1][1])
-        xs_, ys_ = [cx - r, cx + r], [cy - r, cy + r]
-    else:
-        xs_, ys_ = [p[0] for p in pts], [p[1] for p in pts]
+    xs_, ys_ = [p[0] for p in pts], [p[1] for p in pts]
     if max(xs_) < 0 or max(ys_) < 0 or min(xs_) > w or min(ys_) > h:
         return "lies outside the image; nothing drawn"
     if min(xs_) < 0 or min(ys_) < 0 or max(xs_) > w or max(ys_) > h:
@@ -185,11 +185,7 @@ def find_labelme_files(source: Path) -> list[Path]:
     """LabelMe JSON files under a folder (natural order), or the one file given."""
     if source.is_file():
         return [source]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(source):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        found += [Path(dirpath) / f for f in filenames if f.lower().endswith(".json") and not f.startswith(".")]
-    return sorted(found, key=lambda p: natural_key(relative_posix(p, source)))
+    return walk_files(source, lambda name: name.lower().endswith(".json"))
 
 
 def import_labelme(source: str | Path, project_path: str | Path, options: ImportOptions | None = None,

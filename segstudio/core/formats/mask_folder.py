@@ -7,7 +7,6 @@ a 255 is never silently taken for "unlabeled".
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +16,10 @@ from segstudio.core.errors import SegstudioError
 from segstudio.core.formats.common import (
     CancelFn, ClassResolver, FormatError, ImportOptions, ImportReport, ProgressFn, checked_source, each_file,
     finish_import, image_dest, open_or_create_project, place_image, relative_posix, store_imported,
+    walk_files,
 )
 from segstudio.core.image_io import is_image_file, read_image_size
 from segstudio.core.mask_io import read_mask
-from segstudio.core.paths import natural_key
 
 MASK_DIRS = ("masks", "labels", "annotations", "SegmentationClass")
 IMAGE_DIRS = ("images", "imgs", "JPEGImages")
@@ -44,21 +43,13 @@ def find_mask_for(image_rel: str, masks_dir: Path) -> Path | None:
     return None
 
 
-def _list_images(folder: Path) -> list[Path]:
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        found += [Path(dirpath) / f for f in filenames if is_image_file(f) and not f.startswith(".")]
-    return sorted(found, key=lambda p: natural_key(relative_posix(p, folder)))
-
-
 def import_mask_folder(source: str | Path, project_path: str | Path, options: ImportOptions | None = None,
                        progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> ImportReport:
     """Import SOURCE/images + SOURCE/masks into a project (images without a mask come unlabeled)."""
     source, options = checked_source(source, options, folder=True)
     images_dir = _find_dir(source, IMAGE_DIRS, "images")
     masks_dir = _find_dir(source, MASK_DIRS, "masks")
-    images = _list_images(images_dir)
+    images = walk_files(images_dir, is_image_file)
     if not images:
         raise FormatError(f"{images_dir}: no images")
     project, fresh = open_or_create_project(project_path)

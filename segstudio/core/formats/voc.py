@@ -88,14 +88,10 @@ def import_voc(source: str | Path, project_path: str | Path, options: ImportOpti
         raise FormatError(f"{root}: no images listed and no masks in SegmentationClass/")
     for voc_id in each_file(ids, report, progress, cancel, str):
         try:
-            resolve_inside(root / "SegmentationClass", voc_id + ".png")
-            resolve_inside(root / "JPEGImages", voc_id + ".jpg")
+            _import_one(root, voc_id, names, lut, project, options, report)
         except UnsafePathError:
             report.warn(root / "ImageSets" / "Segmentation", f"entry {voc_id!r} points outside {root}; refused")
             report.skipped += 1
-            continue
-        try:
-            _import_one(root, voc_id, names, lut, project, options, report)
         except SegstudioError as exc:
             report.warn(root / "SegmentationClass" / f"{voc_id}.png", str(exc))
             report.skipped += 1
