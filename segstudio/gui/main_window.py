@@ -283,15 +283,22 @@ class MainWindow(ImagesMixin, SavingMixin, ClassesMixin, PredictionsMixin, QMain
         """Save everything before another project replaces this one; False if the user cancels."""
         if self.project is None:
             return True
+        if not self._save_all_or_ask():
+            return False
+        if self.journal is not None:
+            self.journal.close()
+        return True
+
+    def _save_all_or_ask(self) -> bool:
+        """Save every edit; while that fails ask (retry / quit keeping the recovery journal / cancel).
+        False when the user cancels."""
         while not self.save_now():
-            choice = self.ask_unsaved_on_close(f"{self.last_error}\n\nThe edits could not be saved.")
+            choice = self.ask_unsaved_on_close(f"{self.last_error}\n\nYour edits could not be saved.")
             if choice == "cancel":
                 return False
             if choice == "quit":
                 self.write_journal(force=True)
                 break
-        if self.journal is not None:
-            self.journal.close()
         return True
 
     # ================================================================ view and tools
@@ -404,9 +411,9 @@ class MainWindow(ImagesMixin, SavingMixin, ClassesMixin, PredictionsMixin, QMain
     # ================================================================ settings and closing
     def _restore_tool_settings(self) -> None:
         r = app_settings.read_value
-        self.canvas.brush_size = max(1, min(512, r("tools/brush_size", self.canvas.brush_size, int)))
+        self.canvas.brush_size = r("tools/brush_size", self.canvas.brush_size, int)  # the canvas clamps both
         self.brush_spin.setValue(self.canvas.brush_size)
-        self.canvas.wand_tolerance = max(0, min(255, r("tools/wand_tolerance", self.canvas.wand_tolerance, int)))
+        self.canvas.wand_tolerance = r("tools/wand_tolerance", self.canvas.wand_tolerance, int)
         opacity = max(0.0, min(1.0, r("tools/mask_opacity", 0.5, float)))
         self.opacity_slider.setValue(round(opacity * 100))
         self.canvas.set_mask_opacity(opacity)
@@ -442,14 +449,9 @@ class MainWindow(ImagesMixin, SavingMixin, ClassesMixin, PredictionsMixin, QMain
         doc = self.current_document()
         if doc is not None and doc.in_edit:
             doc.end_edit()
-        while not self.save_now():
-            choice = self.ask_unsaved_on_close(f"{self.last_error}\n\nYour edits could not be saved.")
-            if choice == "cancel":
-                event.ignore()
-                return
-            if choice == "quit":
-                self.write_journal(force=True)
-                break
+        if not self._save_all_or_ask():
+            event.ignore()
+            return
         self.autosaver.stop()
         self.journal_timer.stop()
         self.save_settings()

@@ -55,9 +55,7 @@ class ClassesMixin:
             if self.current_image_id is not None and self.current_image is not None:
                 doc = self._load_document(self.current_image_id, self.current_image)
                 self.canvas.set_image(self.current_image, doc)
-                pred = self._prediction_for(self.current_image_id)
-                if pred is not None and pred[0].shape == self.current_image.shape:
-                    self.canvas.set_prediction(pred[0], pred[1])
+                self._show_current_prediction()
             self._update_actions()
         return ok
 

@@ -95,10 +95,7 @@ class ImagesMixin:
         self.documents.pinned = image_id
         document = self._load_document(image_id, image) if image is not None else None
         self.canvas.set_image(image, document)
-        if image is not None:
-            pred = self._prediction_for(image_id)
-            if pred is not None and pred[0].shape == image.shape:
-                self.canvas.set_prediction(pred[0], pred[1])
+        self._show_current_prediction()
         self._show_switch_state(image_id)
         self._prefetch_neighbours()
         self.currentImageChanged.emit(image_id)

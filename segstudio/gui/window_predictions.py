@@ -28,6 +28,15 @@ class PredictionsMixin:
                 pred = (mask, None)
         return pred
 
+    def _show_current_prediction(self) -> None:
+        """Put the current image's prediction (when there is one of its shape) on the canvas."""
+        image = self.current_image
+        if self.current_image_id is None or image is None:
+            return
+        pred = self._prediction_for(self.current_image_id)
+        if pred is not None and pred[0].shape == image.shape:
+            self.canvas.set_prediction(pred[0], pred[1])
+
     def set_prediction(self, image_id: str, mask: np.ndarray, confidence: np.ndarray | None = None) -> None:
         """Keep a model prediction for an image; shown at once when it is the current image."""
         self.predictions[image_id] = (mask, confidence)

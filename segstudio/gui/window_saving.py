@@ -109,9 +109,10 @@ class SavingMixin:
         from segstudio.core.mask_document import MaskDocument
 
         restored = 0
+        known = set(self.browser.model.image_ids())
         for image_id in self.journal.pending():
-            mask = self.journal.load(image_id)
-            if mask is None or image_id not in set(self.browser.model.image_ids()):
+            mask = self.journal.load(image_id) if image_id in known else None
+            if mask is None:
                 continue
             doc = self.documents.get(image_id)
             if doc is None or doc.shape != mask.shape:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import math
 import weakref
-from typing import TYPE_CHECKING, Callable
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import shiboken6
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
@@ -198,9 +199,8 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
         if name == self._tool.name:
             return
         self._tool.cancel()
-        self._update_brush_cursor()
-        self._tool = self._tools[name]
-        self._update_brush_cursor()
+        with self._brush_cursor_change():
+            self._tool = self._tools[name]
         self.toolChanged.emit(name)
 
     @property
@@ -212,9 +212,8 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
         size = max(MIN_BRUSH, min(MAX_BRUSH, int(size)))
         if size == self._brush_size:
             return
-        self._update_brush_cursor()
-        self._brush_size = size
-        self._update_brush_cursor()
+        with self._brush_cursor_change():
+            self._brush_size = size
         self.brushSizeChanged.emit(size)
 
     @property
@@ -349,9 +348,8 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
         super().focusOutEvent(event)
 
     def _set_hover(self, scene: QPointF | None) -> None:
-        self._update_brush_cursor()
-        self._hover = scene
-        self._update_brush_cursor()
+        with self._brush_cursor_change():
+            self._hover = scene
         cursor = (-1, -1)
         if scene is not None and self._image is not None:
             x, y = math.floor(scene.x()), math.floor(scene.y())
@@ -385,6 +383,13 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
         rect = self._brush_rect()
         if rect is not None:
             self._update_image_rect(rect.adjusted(-2 / self._zoom, -2 / self._zoom, 2 / self._zoom, 2 / self._zoom))
+
+    @contextmanager
+    def _brush_cursor_change(self) -> Iterator[None]:
+        """Repaint the brush circle where it was before the block and where it is after it."""
+        self._update_brush_cursor()
+        yield
+        self._update_brush_cursor()
 
     def paintEvent(self, event) -> None:  # noqa: N802
         self.paint_count += 1

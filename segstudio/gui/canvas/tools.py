@@ -15,6 +15,9 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 
 if TYPE_CHECKING:
+    import numpy as np
+
+    from segstudio.core.mask_document import MaskDocument
     from segstudio.gui.canvas.canvas_view import CanvasView
 
 TOOL_NAMES: tuple[str, ...] = ("brush", "eraser", "polygon", "fill", "wand", "picker")
@@ -214,32 +217,41 @@ class PolygonTool(Tool):
         painter.drawEllipse(self.points[0], CLOSE_DISTANCE_PX * scale, CLOSE_DISTANCE_PX * scale)
 
 
-class FillTool(Tool):
-    """Flood fill of the connected mask region under the click with the current class."""
+class _ClickEditTool(Tool):
+    """A left click is one undo step named ``label`` that runs :meth:`apply` on the document."""
 
-    name = "fill"
-
-    def press(self, pos: QPointF, button: Qt.MouseButton) -> None:
-        doc = self.canvas.document()
-        if doc is None or button != Qt.MouseButton.LeftButton:
-            return
-        self.canvas.begin_edit("Fill")
-        _painting().flood_fill(doc, pos.x(), pos.y(), self.canvas.current_class)
-        self.canvas.finish_edit()
-
-
-class WandTool(Tool):
-    """Magic wand: flood fill on the image within ``wand_tolerance``, written as the current class."""
-
-    name = "wand"
+    label = ""
 
     def press(self, pos: QPointF, button: Qt.MouseButton) -> None:
         doc, rgb = self.canvas.document(), self.canvas.image_rgb()
         if doc is None or rgb is None or button != Qt.MouseButton.LeftButton:
             return
-        self.canvas.begin_edit("Magic wand")
-        _painting().magic_wand(doc, rgb, pos.x(), pos.y(), self.canvas.current_class, self.canvas.wand_tolerance)
+        self.canvas.begin_edit(self.label)
+        self.apply(doc, rgb, pos)
         self.canvas.finish_edit()
+
+    def apply(self, doc: MaskDocument, rgb: np.ndarray, pos: QPointF) -> None:
+        raise NotImplementedError
+
+
+class FillTool(_ClickEditTool):
+    """Flood fill of the connected mask region under the click with the current class."""
+
+    name = "fill"
+    label = "Fill"
+
+    def apply(self, doc: MaskDocument, rgb: np.ndarray, pos: QPointF) -> None:
+        _painting().flood_fill(doc, pos.x(), pos.y(), self.canvas.current_class)
+
+
+class WandTool(_ClickEditTool):
+    """Magic wand: flood fill on the image within ``wand_tolerance``, written as the current class."""
+
+    name = "wand"
+    label = "Magic wand"
+
+    def apply(self, doc: MaskDocument, rgb: np.ndarray, pos: QPointF) -> None:
+        _painting().magic_wand(doc, rgb, pos.x(), pos.y(), self.canvas.current_class, self.canvas.wand_tolerance)
 
 
 class PickerTool(Tool):
