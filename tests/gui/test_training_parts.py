@@ -212,6 +212,11 @@ def test_settings_form_config_and_gpu_options(qtbot):
     form.show()
     cfg = form.config()
     assert cfg["model"] == "unet" and cfg["device"] == "auto" and cfg["loss"] == "ce" and not cfg["watch_project"]
+    from segstudio.engine.config import TrainConfig
+
+    defaults = TrainConfig()  # one click on Train uses the engine's defaults (tuned for the demo on a CPU)
+    for key in ("model", "epochs", "batch_size", "lr", "crop", "loss", "optimizer", "precision"):
+        assert cfg[key] == getattr(defaults, key), key
     form.set_available([("cpu", "CPU"), ("cuda:0", "GPU A (80.0 GB)")], ["unet", "segnet"])
     assert form.device_combo.count() == 3 and "GPU A (80.0 GB)" in form.device_combo.itemText(2)
     assert not form.multi_gpu_check.isVisible() and form.multi_gpu_count() == 0

@@ -13,6 +13,7 @@ import sys
 from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget)
 
+from segstudio.engine.config import TrainConfig  # a plain dataclass: importing it loads no torch
 from segstudio.gui.settings import app_settings
 
 DEFAULT_MODELS = ["unet", "segnet", "lraspp_mobilenet_v3", "deeplabv3_mobilenet_v3", "deeplabv3_resnet50",
@@ -94,36 +95,38 @@ class TrainSettingsForm(QWidget):
         super().__init__(parent)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
+        defaults = TrainConfig()  # the form starts from the engine's defaults (tuned for the demo on a CPU)
         self.model_combo = QComboBox()
         self.model_combo.addItems(DEFAULT_MODELS)
+        self.model_combo.setCurrentText(defaults.model)
         self.model_combo.setToolTip("unet trains quickly from scratch; the torchvision models use pretrained "
                                     "backbones when their weights are in the torch cache")
         form.addRow("Model", self.model_combo)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 100000)
-        self.epochs_spin.setValue(20)
+        self.epochs_spin.setValue(defaults.epochs)
         form.addRow("Epochs", self.epochs_spin)
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(1, 4096)
-        self.batch_spin.setValue(8)
+        self.batch_spin.setValue(defaults.batch_size)
         self.batch_spin.setToolTip("Halved automatically when the GPU runs out of memory")
         form.addRow("Batch size", self.batch_spin)
         self.lr_spin = QDoubleSpinBox()
         self.lr_spin.setDecimals(6)
         self.lr_spin.setRange(1e-6, 1.0)
         self.lr_spin.setSingleStep(1e-4)
-        self.lr_spin.setValue(1e-3)
+        self.lr_spin.setValue(defaults.lr)
         form.addRow("Learning rate", self.lr_spin)
         self.crop_spin = QSpinBox()
         self.crop_spin.setRange(16, 4096)
         self.crop_spin.setSingleStep(32)
-        self.crop_spin.setValue(256)
+        self.crop_spin.setValue(defaults.crop)
         self.crop_spin.setSuffix(" px")
         self.crop_spin.setToolTip("Random training crops of this size (images are padded when smaller)")
         form.addRow("Crop size", self.crop_spin)
-        self.loss_combo = _data_combo(LOSSES)
+        self.loss_combo = _data_combo(LOSSES, defaults.loss)
         form.addRow("Loss", self.loss_combo)
-        self.optimizer_combo = _data_combo(OPTIMIZERS)
+        self.optimizer_combo = _data_combo(OPTIMIZERS, defaults.optimizer)
         form.addRow("Optimizer", self.optimizer_combo)
         self.device_combo = _DeviceCombo()
         self.device_combo.addItem("auto", "auto")
@@ -131,7 +134,7 @@ class TrainSettingsForm(QWidget):
         self.device_combo.setToolTip("auto = the first GPU if there is one, else the CPU. The GPUs of this machine appear here (with their memory) once detected")
         self.device_combo.aboutToShowPopup.connect(self.detect_devices)
         form.addRow("Device", self.device_combo)
-        self.precision_combo = _data_combo(PRECISIONS)
+        self.precision_combo = _data_combo(PRECISIONS, defaults.precision)
         form.addRow("Precision", self.precision_combo)
         self.live_check = QCheckBox("Live training (while annotating)")
         self.live_check.setToolTip("Runs until stopped; masks saved meanwhile join the training set at the next epoch")
@@ -264,8 +267,9 @@ class TrainSettingsForm(QWidget):
                 combo.setCurrentIndex(i)
 
 
-def _data_combo(items: list[tuple[str, str]]) -> QComboBox:
+def _data_combo(items: list[tuple[str, str]], current: str) -> QComboBox:
     combo = QComboBox()
     for value, label in items:
         combo.addItem(label, value)
+    combo.setCurrentIndex(max(0, combo.findData(current)))
     return combo
