@@ -46,7 +46,7 @@ def _limit_threads() -> None:
 
 def build_config(args: argparse.Namespace):
     """A TrainConfig from the explicitly given flags (the rest keep their defaults)."""
-    from segstudio.core.mask_io import parse_value_map
+    from segstudio.commands._common import mask_map_option
     from segstudio.engine.config import TrainConfig
 
     kw: dict = {}
@@ -78,11 +78,9 @@ def build_config(args: argparse.Namespace):
             kw["class_weights"] = [float(v) for v in args.class_weights.split(",")]
         except ValueError:
             raise SegstudioError(f"invalid --class-weights {args.class_weights!r}: expected numbers like 0.5,1,1") from None
-    if args.mask_map:
-        try:
-            kw["value_map"] = parse_value_map(args.mask_map)
-        except ValueError as exc:
-            raise SegstudioError(f"--mask-map: {exc}") from None
+    value_map = mask_map_option(args.mask_map)
+    if value_map is not None:
+        kw["value_map"] = value_map
     kw["compile"] = bool(args.compile)
     kw["pretrained"] = not args.no_pretrained
     kw["channels_last"] = not args.no_channels_last

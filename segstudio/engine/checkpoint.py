@@ -64,9 +64,10 @@ def checkpoint_classes(ckpt: dict[str, Any]) -> list[ClassInfo]:
 
 
 def checkpoint_normalization(ckpt: dict[str, Any]) -> tuple[list[float], list[float]]:
-    norm = ckpt.get("normalization") or {}
+    """The (mean, std) a checkpoint's model expects (ImageNet's when the checkpoint has none)."""
     from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD
 
+    norm = ckpt.get("normalization") or {}
     return list(norm.get("mean", IMAGENET_MEAN)), list(norm.get("std", IMAGENET_STD))
 
 

@@ -128,21 +128,20 @@ class SampleCache:
         total = sum(rgb.nbytes + mask.nbytes for _, rgb, mask, _ in arrays)
         on_device = cache_fits_device(total, self.device)
         self.storage_device = self.device if on_device else torch.device("cpu")
-        pin = not on_device and self.device.type == "cuda"
-        self.samples = [self._make(i, rgb, mask, mt, pin) for i, rgb, mask, mt in arrays]
+        self.samples = [self._make(i, rgb, mask, mt) for i, rgb, mask, mt in arrays]
 
-    def _make(self, image_id: str, rgb: np.ndarray, mask: np.ndarray, mtime: float, pin: bool) -> Sample:
+    def _make(self, image_id: str, rgb: np.ndarray, mask: np.ndarray, mtime: float) -> Sample:
+        """A sample stored on ``storage_device``; pinned when it stays on the CPU for a GPU (fast async copies)."""
         img = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
         m = torch.from_numpy(np.ascontiguousarray(mask))
-        if pin:
+        if self.storage_device.type == "cpu" and self.device.type == "cuda":
             img, m = img.pin_memory(), m.pin_memory()
         else:
             img, m = img.to(self.storage_device), m.to(self.storage_device)
         return Sample(image_id, img, m, mtime)
 
     def add_or_replace(self, image_id: str, rgb: np.ndarray, mask: np.ndarray, mtime: float) -> None:
-        pin = self.storage_device.type == "cpu" and self.device.type == "cuda"
-        sample = self._make(image_id, rgb, mask, mtime, pin)
+        sample = self._make(image_id, rgb, mask, mtime)
         for i, s in enumerate(self.samples):
             if s.image_id == image_id:
                 self.samples[i] = sample
@@ -241,8 +240,7 @@ class Augmenter:
                  channels_last: bool = False) -> None:
         self.p = params
         self.device = device
-        self.mean = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255.0
-        self.std = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255.0
+        self.mean, self.std = normalization_tensors(mean, std, device)
         self.channels_last = channels_last
 
     def batch(self, cache: SampleCache, indices: list[int], draws: torch.Generator | torch.Tensor
@@ -324,6 +322,11 @@ def to_model_input(rgb: np.ndarray | torch.Tensor, device: torch.device, mean: l
     else:
         t = rgb
     t = t.to(device, non_blocking=True).float()[None]
-    m = torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255.0
-    s = torch.tensor(std, device=device).view(1, 3, 1, 1) * 255.0
+    m, s = normalization_tensors(mean, std, device)
     return (t - m) / s
+
+
+def normalization_tensors(mean: list[float], std: list[float], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, std) as (1, 3, 1, 1) tensors on ``device`` in 0-255 pixel units: ``x = (pixels - mean) / std``."""
+    return (torch.tensor(mean, device=device).view(1, 3, 1, 1) * 255.0,
+            torch.tensor(std, device=device).view(1, 3, 1, 1) * 255.0)

@@ -31,6 +31,7 @@ from torch import nn
 from segstudio.core.atomic import atomic_write_bytes
 from segstudio.core.classes import ClassInfo
 from segstudio.core.errors import SegstudioError
+from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD
 
 FORMATS = ("onnx", "torchscript")
 METADATA_FILE = "segstudio.json"  # TorchScript _extra_files entry
@@ -132,8 +133,8 @@ def export_metadata(classes: list[ClassInfo], normalization: dict, model_info: d
         "class_colors": [c.color for c in classes],
         "normalization": {
             "scale": 1.0 / 255.0,
-            "mean": [float(v) for v in normalization.get("mean", [0.485, 0.456, 0.406])],
-            "std": [float(v) for v in normalization.get("std", [0.229, 0.224, 0.225])],
+            "mean": [float(v) for v in normalization.get("mean", IMAGENET_MEAN)],
+            "std": [float(v) for v in normalization.get("std", IMAGENET_STD)],
             "note": "input = (RGB / 255 - mean) / std, layout (B, 3, H, W) float32",
         },
         "model": dict(model_info or {}),

@@ -32,13 +32,18 @@ def _pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int,
     return x, h, w
 
 
+def _check_size(model: str, width: int, depth: int, min_depth: int) -> None:
+    """SegstudioError naming ``model`` when its width or depth is too small."""
+    if width < 1 or depth < min_depth:
+        raise SegstudioError(f"{model} needs width >= 1 and depth >= {min_depth} (got width={width}, depth={depth})")
+
+
 class UNet(nn.Module):
     """U-Net with BatchNorm: ``depth`` poolings, channel widths ``width * 2**level``."""
 
     def __init__(self, num_classes: int, width: int = 16, depth: int = 4, in_channels: int = 3) -> None:
         super().__init__()
-        if width < 1 or depth < 1:
-            raise SegstudioError(f"unet needs width >= 1 and depth >= 1 (got width={width}, depth={depth})")
+        _check_size("unet", width, depth, 1)
         self.depth = depth
         chans = [width * 2**i for i in range(depth + 1)]
         self.down = nn.ModuleList()
@@ -72,8 +77,7 @@ class SegNet(nn.Module):
 
     def __init__(self, num_classes: int, width: int = 32, depth: int = 4, in_channels: int = 3) -> None:
         super().__init__()
-        if width < 1 or depth < 2:
-            raise SegstudioError(f"segnet needs width >= 1 and depth >= 2 (got width={width}, depth={depth})")
+        _check_size("segnet", width, depth, 2)
         self.depth = depth
         chans = [width * 2 ** min(i, 3) for i in range(depth)]
         convs_per_stage = [2 if i < 2 else 3 for i in range(depth)]

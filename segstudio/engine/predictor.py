@@ -20,8 +20,9 @@ import torch
 from torch import nn
 
 from segstudio.core.classes import ClassInfo
-from segstudio.engine.data import to_model_input
+from segstudio.engine.data import normalization_tensors, to_model_input
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
+from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD
 from segstudio.engine.tiling import predict_tiled, predict_tiled_mask
 
 #: tiles per forward pass when not given: small on a CPU (cache-friendly), larger on a GPU
@@ -57,8 +58,7 @@ def model_forward(model: nn.Module, device_type: str, precision: str = "fp32", c
         nonlocal norm
         if mean is not None and std is not None:
             if norm is None or norm[0].device != batch.device:
-                norm = (torch.tensor(mean, device=batch.device).view(1, 3, 1, 1) * 255.0,
-                        torch.tensor(std, device=batch.device).view(1, 3, 1, 1) * 255.0)
+                norm = normalization_tensors(mean, std, batch.device)
             batch = (batch.float() - norm[0]) / norm[1]
         if channels_last:
             batch = batch.contiguous(memory_format=torch.channels_last)
@@ -101,8 +101,8 @@ class Predictor:
                  tile: int | None = 512, precision: str = "fp32", batch_size: int | None = None) -> None:
         self.model = model.to(device).eval()
         self.classes = list(classes)
-        self.mean = list(normalization.get("mean", [0.485, 0.456, 0.406]))
-        self.std = list(normalization.get("std", [0.229, 0.224, 0.225]))
+        self.mean = list(normalization.get("mean", IMAGENET_MEAN))
+        self.std = list(normalization.get("std", IMAGENET_STD))
         self.device = device
         self.tile = tile
         self.precision = precision
@@ -123,7 +123,7 @@ class Predictor:
         dev = resolve_device(device)
         mean, std = checkpoint_normalization(ckpt)
         crop = int((ckpt.get("config") or {}).get("crop", 512))
-        precision = "fp32" if dev.type != "cuda" else resolve_precision("auto", dev)
+        precision = resolve_precision("auto", dev)  # fp32 off CUDA
         pred = cls(build_model_from_checkpoint(ckpt), checkpoint_classes(ckpt), {"mean": mean, "std": std}, dev,
                    tile=max(crop, 256), precision=precision, batch_size=batch_size)
         pred.checkpoint = ckpt  # type: ignore[attr-defined]

@@ -31,6 +31,7 @@ from segstudio.engine.config import TrainConfig
 from segstudio.engine.data import (AugmentParams, Augmenter, SampleCache, default_steps_per_epoch, file_mtime,
                                    rank_batch_rows, read_labeled, rescan_labeled, split_by_image, to_model_input)
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
+from segstudio.engine.distributed import rank_device
 from segstudio.engine.events import (CALLBACK_NAMES, BatchSizeReduced, CheckpointSaved, EpochEnd, PreviewEvent,
                                      StepEvent, TrainEnd, TrainStart)
 from segstudio.engine.losses import build_loss
@@ -133,12 +134,8 @@ class Trainer:
         cfg = self.config
         self.project = self._project_arg if isinstance(self._project_arg, Project) else \
             Project.open(Path(self._project_arg).resolve())  # absolute: image ids of relative roots go wrong
-        info = self.dist.init(cfg.device)
-        if self.dist.enabled and resolve_device(cfg.device if cfg.device != "auto" else "auto").type == "cuda":
-            self.device = torch.device(f"cuda:{info.local_rank}")
-            torch.cuda.set_device(self.device)
-        else:
-            self.device = resolve_device(cfg.device)
+        info = self.dist.init(cfg.device)  # under torchrun with CUDA this also selects GPU LOCAL_RANK
+        self.device = rank_device(resolve_device(cfg.device), info)
         self.resume_ckpt = None
         if cfg.resume is not None:
             self.resume_ckpt = load_checkpoint(cfg.resume)
@@ -180,8 +177,15 @@ class Trainer:
         self.val_cache.set_samples(self._read(val_ids))
         if not len(self.train_cache):
             raise SegstudioError(f"no readable labeled images in {self.project.root}")
-        self.train_ids = [s.image_id for s in self.train_cache.samples]
-        self.val_ids = [s.image_id for s in self.val_cache.samples]
+
+    @property
+    def train_ids(self) -> list[str]:
+        """The images training draws from (grows when live training picks up new masks)."""
+        return [s.image_id for s in self.train_cache.samples]
+
+    @property
+    def val_ids(self) -> list[str]:
+        return [s.image_id for s in self.val_cache.samples]
 
     def _read(self, ids: list[str]) -> list[tuple[str, np.ndarray, np.ndarray, float]]:
         out = []
@@ -284,7 +288,7 @@ class Trainer:
             order = self._epoch_order(epoch)
             rank, ws = int(self.dist.info.rank), int(self.dist.info.world_size)
             self.train_model.train()
-            pending: tuple[int, int, torch.Tensor, float, int] | None = None
+            pending: tuple[int, int, torch.Tensor, float, int, float] | None = None
             t_step = time.perf_counter()
             while self.pos.step < self.steps_per_epoch:
                 if self._should_stop():
@@ -299,16 +303,16 @@ class Trainer:
                 now = time.perf_counter()
                 ips = self.rank_batch * ws / max(1e-9, now - t_step)
                 t_step = now
-                cur = (epoch, self.pos.step, loss, float(self.optimizer.param_groups[0]["lr"]), self.pos.global_step)
+                cur = (epoch, self.pos.step, loss, float(self.optimizer.param_groups[0]["lr"]), self.pos.global_step, ips)
                 self.scheduler.step()
                 self.pos.step += 1
                 self.pos.global_step += 1
                 if lag:
                     if pending:
                         self._report_step(*pending)
-                    pending = (*cur[:4], cur[4], ips)  # type: ignore[assignment]
+                    pending = cur
                 else:
-                    self._report_step(*cur, ips)
+                    self._report_step(*cur)
             if pending:
                 self._report_step(*pending)
             self._end_epoch(epoch, time.perf_counter() - t0)
@@ -352,9 +356,7 @@ class Trainer:
                 reason = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else "out of memory"
             # outside the except block: the traceback (and the activations it held) is released
             self.optimizer.zero_grad(set_to_none=True)
-            gc.collect()
-            if self.device.type == "cuda":
-                torch.cuda.empty_cache()
+            self._release_memory()
             old = self.rank_batch
             if old <= 1:
                 raise SegstudioError(f"out of memory even with batch size 1 ({reason}); try a smaller --crop or model")
@@ -415,7 +417,11 @@ class Trainer:
             self._metrics_fh.flush()
 
     def _free_memory(self) -> None:
+        """After an out-of-memory error outside the training step: back to train mode, memory released."""
         self.train_model.train()
+        self._release_memory()
+
+    def _release_memory(self) -> None:
         gc.collect()
         if self.device.type == "cuda":
             torch.cuda.empty_cache()
@@ -458,7 +464,6 @@ class Trainer:
     def _rescan(self) -> None:
         """Live training: pick up masks that are new or changed since they were cached (training split only)."""
         rescan_labeled(self.project, self.train_cache, set(self.val_ids), self.config.value_map, self._warn)
-        self.train_ids = [s.image_id for s in self.train_cache.samples]
 
 
 def _fmt(v: float | None) -> str:
