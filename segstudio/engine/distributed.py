@@ -147,34 +147,6 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     return model
 
 
-def shard_indices(n: int, info: DistInfo, epoch: int, seed: int, shuffle: bool = True) -> list[int]:
-    """This rank's share of a shuffled ``range(n)``, like DistributedSampler after set_epoch(epoch).
-
-    The permutation depends only on (seed, epoch), so every rank draws the same one and takes
-    every world_size-th entry starting at its rank; the list is padded by wrapping around so all
-    ranks get the same count. Rank r's k-th batch of b samples and the other ranks' k-th batches
-    together are exactly the k-th batch of world_size * b samples of a single-process run
-    (``info`` disabled), which is what makes the two comparable.
-    """
-    if n < 0:
-        raise ValueError(f"n must be non-negative, got {n}")
-    world = info.world_size if info.enabled else 1
-    rank = info.rank if info.enabled else 0
-    if n == 0:
-        return []
-    if shuffle:
-        g = torch.Generator()
-        g.manual_seed(int(seed) * 1_000_003 + int(epoch))
-        order = torch.randperm(n, generator=g).tolist()
-    else:
-        order = list(range(n))
-    total = -(-n // world) * world
-    if total > n:
-        reps = -(-total // n)
-        order = (order * reps)[:total]
-    return order[rank:total:world]
-
-
 def all_reduce_sum(t: torch.Tensor, info: DistInfo) -> torch.Tensor:
     """Sum ``t`` over all ranks in place (confusion matrices, loss sums); no-op when not distributed.
 
