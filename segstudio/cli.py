@@ -75,6 +75,14 @@ def build_gui_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
+    """Parsed arguments, or the exit status argparse chose (usage errors: 2, --help/--version: 0)."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_USER_ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``segstudio`` command and ``python -m segstudio``."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -83,7 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging()  # first: a start without a console (stdout/stderr None) must not crash below
     try:
         if argv and (argv[0] in SUBCOMMANDS or argv[0] in ("-h", "--help")):
-            args = build_parser().parse_args(argv)
+            args = _parse(build_parser(), argv)
+            if isinstance(args, int):
+                return args
             if args.command is None:
                 return 0
             module = _load_command(args.command)
@@ -91,7 +101,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"segstudio {args.command}: not implemented yet", file=sys.stderr)
                 return EXIT_USER_ERROR
             return int(module.run(args) or 0)
-        args = build_gui_parser().parse_args(argv)
+        args = _parse(build_gui_parser(), argv)
+        if isinstance(args, int):
+            return args
         if args.self_test:  # the self-test window is offscreen (works without a display, e.g. on a GPU server)
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from segstudio.gui_launcher import launch  # no Qt import until here

@@ -15,49 +15,22 @@ from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signa
 
 from segstudio.gui.training.metrics_follower import MetricsFollower
 
-#: TrainConfig field -> `segstudio train` option (ARCHITECTURE.md "Command line").
-CLI_OPTIONS = {
-    "model": "--model", "epochs": "--epochs", "batch_size": "--batch-size", "lr": "--lr", "crop": "--crop",
-    "precision": "--precision", "seed": "--seed", "val_fraction": "--val-fraction",
-}
-#: Further options passed only when the installed `segstudio train` knows them.
-OPTIONAL_CLI_OPTIONS = {"loss": "--loss", "optimizer": "--optimizer", "scheduler": "--scheduler",
-                        "steps_per_epoch": "--steps-per-epoch"}
-
-
-def train_cli_options() -> set[str]:
-    """Option strings that ``segstudio train`` accepts (read from the CLI parser, no torch import)."""
-    try:
-        from segstudio.cli import build_parser
-
-        parser = build_parser()
-        for action in parser._subparsers._group_actions:  # noqa: SLF001 - argparse has no public accessor
-            sub = action.choices.get("train")
-            if sub is not None:
-                return {opt for a in sub._actions for opt in a.option_strings}  # noqa: SLF001
-    except Exception:  # noqa: BLE001 - fall back to the documented options
-        pass
-    return set(CLI_OPTIONS.values()) | {"--device", "--out"}
-
 
 def torchrun_command(nproc: int, project: str | Path, config: dict, out: str | Path,
                      python: str | None = None, device: str = "cuda") -> tuple[str, list[str]]:
     """(program, arguments) for ``python -m torch.distributed.run --nproc_per_node=N -m segstudio train ...``.
 
-    Each rank takes its GPU from LOCAL_RANK (``--device cuda``); ``device="cpu"`` runs gloo ranks (tests).
+    The options come from the one training-options schema (``engine.config.config_to_argv``), so every
+    setting of the GUI form reaches the ranks. Each rank takes its GPU from LOCAL_RANK (``--device cuda``);
+    ``device="cpu"`` runs gloo ranks (tests).
     """
-    known = train_cli_options()
+    import dataclasses
+
+    from segstudio.engine.config import TrainConfig, config_to_argv
+
+    cfg = dataclasses.replace(TrainConfig.from_json(config), device=device, out=Path(out))
     args = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={int(nproc)}",
-            "-m", "segstudio", "train", str(project)]
-    for key, opt in {**CLI_OPTIONS, **OPTIONAL_CLI_OPTIONS}.items():
-        if key in config and config[key] is not None and (key in CLI_OPTIONS or opt in known):
-            args += [opt, str(config[key])]
-    width = (config.get("model_args") or {}).get("width")
-    if width is not None and "--width" in known:
-        args += ["--width", str(width)]
-    if config.get("pretrained") is False and "--no-pretrained" in known:
-        args.append("--no-pretrained")
-    args += ["--device", device, "--out", str(out)]
+            "-m", "segstudio", "train", str(project)] + config_to_argv(cfg, skip=("preview_every_epoch",))
     return python or sys.executable, args
 
 

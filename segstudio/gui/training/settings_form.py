@@ -13,7 +13,7 @@ import sys
 from PySide6.QtCore import QObject, QThread, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget)
 
-from segstudio.engine.config import TrainConfig  # a plain dataclass: importing it loads no torch
+from segstudio.engine.config import LIVE_EPOCHS, TrainConfig, option_of  # plain dataclasses: no torch
 from segstudio.gui.settings import app_settings
 
 DEFAULT_MODELS = ["unet", "segnet", "lraspp_mobilenet_v3", "deeplabv3_mobilenet_v3", "deeplabv3_resnet50",
@@ -23,8 +23,6 @@ OPTIMIZERS = [("adamw", "AdamW"), ("adam", "Adam"), ("sgd", "SGD (momentum)")]
 PRECISIONS = [("auto", "auto"), ("fp32", "fp32"), ("bf16", "bf16"),
               ("fp16", "fp16 (GPU)")]
 SETTINGS_KEY = "training/last_settings"
-#: Epoch count used for live training ("until stopped").
-LIVE_EPOCHS = 100000
 
 
 class _ProbeThread(QThread):
@@ -107,7 +105,7 @@ class TrainSettingsForm(QWidget):
         self.epochs_spin.setValue(defaults.epochs)
         form.addRow("Epochs", self.epochs_spin)
         self.batch_spin = QSpinBox()
-        self.batch_spin.setRange(1, 4096)
+        _set_range(self.batch_spin, "batch_size")
         self.batch_spin.setValue(defaults.batch_size)
         self.batch_spin.setToolTip("Halved automatically when the GPU runs out of memory")
         form.addRow("Batch size", self.batch_spin)
@@ -118,7 +116,7 @@ class TrainSettingsForm(QWidget):
         self.lr_spin.setValue(defaults.lr)
         form.addRow("Learning rate", self.lr_spin)
         self.crop_spin = QSpinBox()
-        self.crop_spin.setRange(16, 4096)
+        _set_range(self.crop_spin, "crop")
         self.crop_spin.setSingleStep(32)
         self.crop_spin.setValue(defaults.crop)
         self.crop_spin.setSuffix(" px")
@@ -265,6 +263,12 @@ class TrainSettingsForm(QWidget):
                 i = combo.count() - 1
             if i >= 0:
                 combo.setCurrentIndex(i)
+
+
+def _set_range(spin, name: str) -> None:
+    """The spin box's range from the training-options schema."""
+    opt = option_of(name)
+    spin.setRange(int(opt.minimum), int(opt.maximum))
 
 
 def _data_combo(items: list[tuple[str, str]], current: str) -> QComboBox:
