@@ -63,6 +63,7 @@ print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))
     "import segstudio.core, segstudio.core.project, segstudio.core.image_io, segstudio.core.demo",
     "import segstudio.cli; segstudio.cli.build_parser()",
     "import segstudio.engine",
+    "import segstudio.session, segstudio.session.session, segstudio.session.recovery; segstudio.session.Session()",
 ])
 def test_headless_modules_import_without_qt(stmt):
     loaded = _loaded_after(stmt, block=QT_MODULES)
@@ -76,6 +77,38 @@ def test_every_core_module_imports_without_torch_or_qt():
     )
     loaded = _loaded_after("import " + ", ".join(modules), block=QT_MODULES + ("torch", "torchvision"))
     assert "torch" not in loaded and "PySide6" not in loaded
+
+
+def test_every_session_module_imports_without_qt_or_torch():
+    """The app's state is Qt-free (it must import with PySide6 absent) and needs no torch."""
+    modules = sorted(
+        "segstudio." + ".".join(p.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+        for p in (PACKAGE / "session").rglob("*.py")
+    )
+    loaded = _loaded_after("import " + ", ".join(modules), block=QT_MODULES + ("torch", "torchvision"))
+    assert not loaded & set(QT_MODULES) and "torch" not in loaded
+
+
+def test_session_never_imports_qt_or_torch_statically():
+    offenders = [str(p.relative_to(ROOT)) for p in (PACKAGE / "session").rglob("*.py")
+                 if _imports(p) & (set(QT_MODULES) | {"torch", "torchvision"})]
+    assert offenders == []
+
+
+def test_gui_has_no_mixins_no_swallowed_import_errors_and_no_hasattr_probing():
+    """Widgets get their dependencies passed in: no *Mixin classes, no `except ImportError: pass`, no hasattr."""
+    offenders = []
+    for path in (PACKAGE / "gui").rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef) and node.name.endswith("Mixin"):
+                offenders.append(f"{path.name}: class {node.name}")
+            if isinstance(node, ast.ExceptHandler) and isinstance(node.type, ast.Name) and \
+                    node.type.id == "ImportError" and all(isinstance(b, ast.Pass) for b in node.body):
+                offenders.append(f"{path.name}:{node.lineno}: except ImportError: pass")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "hasattr":
+                offenders.append(f"{path.name}:{node.lineno}: hasattr")
+    assert offenders == []
 
 
 def test_every_engine_and_command_module_imports_without_qt():

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 IGNORE_INDEX = 255
 #: Colour the palette gives to 255 (unlabeled); Pascal VOC's "void" colour.
@@ -72,6 +76,18 @@ def build_palette(colors: list[tuple[int, int, int]]) -> list[int]:
         flat[3 * i : 3 * i + 3] = [r, g, b]
     flat[3 * 255 : 3 * 256] = list(UNLABELED_COLOR)
     return flat
+
+
+def delete_class_lut(num_classes: int, class_id: int, remap_to: int | None) -> np.ndarray:
+    """The 256-entry table that renumbers mask values when ``class_id`` is deleted: its pixels become
+    ``remap_to`` (a remaining id, None = unlabeled) and the ids above it shift down by one."""
+    import numpy as np
+
+    lut = np.arange(256, dtype=np.uint8)
+    target = IGNORE_INDEX if remap_to is None else (remap_to if remap_to < class_id else remap_to - 1)
+    lut[class_id] = target
+    lut[class_id + 1: num_classes] = np.arange(class_id, num_classes - 1, dtype=np.uint8)
+    return lut
 
 
 def default_classes(names: list[str]) -> list[ClassInfo]:

@@ -80,6 +80,11 @@ class MaskDocument:
         return bool(self._redo)
 
     @property
+    def history_nbytes(self) -> int:
+        """Memory held by the undo and redo steps."""
+        return sum(e.nbytes for e in self._undo) + sum(e.nbytes for e in self._redo)
+
+    @property
     def undo_labels(self) -> list[str]:
         return [e.label for e in self._undo]
 

@@ -2,23 +2,22 @@
 
 torch is never imported when the app starts: until the engine is loaded (first training or
 prediction) the dialog says "not loaded" and offers a button that loads it in a background
-thread. ``install_about(main_window)`` also gives the app its window icon and desktop id.
+thread. :func:`set_app_identity` gives the app its window icon and desktop id.
 """
 
 from __future__ import annotations
 
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QIcon
-from PySide6.QtWidgets import (QApplication, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QMainWindow,
-                               QPushButton, QVBoxLayout)
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from segstudio import __version__
 from segstudio.core.paths import user_data_dir
+from segstudio.gui.jobs import JobRunner
 from segstudio.logging_setup import log_file_path
 from segstudio.resources import APP_ID, ICON_SIZES, icon_path
 
@@ -104,32 +103,16 @@ def about_text(info: TorchInfo | None = None) -> str:
     return "\n".join(f"{label}: {value}" for label, value in about_rows(info))
 
 
-class _TorchLoader(QObject):
-    """Imports torch in a plain thread and hands the facts back to the GUI thread."""
-
-    loaded = Signal(object)
-
-    def start(self) -> None:
-        def work() -> None:
-            info = torch_info(load=True)
-            try:
-                self.loaded.emit(info)
-            except RuntimeError:  # the dialog was closed (and deleted) meanwhile
-                pass
-
-        threading.Thread(target=work, daemon=True, name="segstudio-about-torch").start()
-
-
 class AboutDialog(QDialog):
     """The About box. ``text()`` returns what it shows, as plain text."""
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, runner: JobRunner, parent=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("About segstudio")
         self.setObjectName("about_dialog")
+        self.setMinimumWidth(460)
+        self.runner = runner
         self._info = torch_info()
-        self._loader = _TorchLoader(self)
-        self._loader.loaded.connect(self._on_torch_loaded, Qt.ConnectionType.QueuedConnection)
 
         icon = QLabel()
         icon.setPixmap(app_icon().pixmap(96, 96))
@@ -171,14 +154,18 @@ class AboutDialog(QDialog):
         return about_text(self._info)
 
     def load_torch_info(self) -> None:
-        """Import torch (in a background thread) and show its versions and the GPU."""
+        """Import torch (on the job runner) and show its versions and the GPU."""
         self.load_button.setEnabled(False)
         self.load_button.setText("Loading torch...")
-        self._loader.start()
+        self.runner.submit("about:torch", lambda _job: torch_info(load=True), lane="batch",
+                           on_done=self._on_torch_loaded)
 
     def _on_torch_loaded(self, info: TorchInfo) -> None:
-        self._info = info
-        self._refresh()
+        import shiboken6
+
+        if shiboken6.isValid(self):  # the dialog may have been closed meanwhile
+            self._info = info
+            self._refresh()
 
     def _refresh(self) -> None:
         rows = []
@@ -216,33 +203,11 @@ def open_log_folder() -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(log.parent)))
 
 
-def install_about(main_window: QMainWindow) -> None:
-    """Add Help > About segstudio and Help > Open Log Folder; set the window icon and desktop id."""
+def set_app_identity() -> None:
+    """Give the application its window icon and desktop id (once)."""
     app = QApplication.instance()
     if app is not None:
         if app.windowIcon().isNull():
             app.setWindowIcon(app_icon())
         if not QGuiApplication.desktopFileName():
             QGuiApplication.setDesktopFileName(APP_ID)
-
-    menu = main_window.menu("Help")
-    logs = QAction("Open &Log Folder", main_window)
-    logs.setObjectName("action_open_log_folder")
-    logs.triggered.connect(open_log_folder)
-    about = QAction("&About segstudio", main_window)
-    about.setObjectName("action_about")
-    about.setMenuRole(QAction.MenuRole.AboutRole)
-
-    def show_about() -> None:
-        dialog = AboutDialog(main_window)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        main_window.about_dialog = dialog  # type: ignore[attr-defined]  # for tests and for reuse
-        dialog.show()
-
-    about.triggered.connect(show_about)
-    if menu.actions():
-        menu.addSeparator()
-    menu.addAction(logs)
-    menu.addAction(about)
-    main_window.about_action = about  # type: ignore[attr-defined]
-

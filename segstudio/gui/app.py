@@ -20,7 +20,10 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName(app_settings.ORGANIZATION)
     app.setApplicationName(app_settings.APPLICATION)
     app.setApplicationDisplayName("segstudio")
+    from segstudio.gui.about_dialog import set_app_identity
     from segstudio.gui.theme import apply_theme, follow_system_scheme
+
+    set_app_identity()
 
     forced = os.environ.get("SEGSTUDIO_THEME", "").lower()  # "dark" / "light" override the system scheme
     apply_theme(app, dark={"dark": True, "light": False}.get(forced))
@@ -36,12 +39,12 @@ def _demo_path() -> Path:
 
 
 def open_startup_project(window, project_path: str | Path | None = None) -> bool:
-    """Open PROJECT, else the last project, else the demo, in ``window`` (and install its deferred menus).
+    """Open PROJECT, else the last project, else the demo, in ``window`` (and build its deferred menus).
 
     A project that cannot be opened is reported in the window and the demo opens instead. True when
     some project is open afterwards.
     """
-    window.install_deferred_extensions()
+    window.finish_startup()
     target = project_path if project_path is not None else app_settings.last_project()
     if target is not None and window.open_project(target):
         return True
@@ -49,7 +52,7 @@ def open_startup_project(window, project_path: str | Path | None = None) -> bool
     if not window.open_project(_demo_path()):
         return False
     if error:
-        window.report_error(f"{error} — opened the demo project instead")
+        window.errors.report(f"{error} — opened the demo project instead")
     return True
 
 
@@ -74,7 +77,7 @@ def start_app(project: str | None, open_now: bool = False):
     app = create_application()
     from segstudio.gui.main_window import MainWindow
 
-    window = MainWindow(defer_extensions=True)
+    window = MainWindow(defer_import_export=True)
     if open_now:
         window.show()
         open_startup_project(window, project)

@@ -1,16 +1,23 @@
-"""The image list model: 10,000 rows without a widget per row, filter by status, sort by uncertainty."""
+"""The image list model: 10,000 rows without a widget per row, filter by status, rank by uncertainty.
+
+It renders the session's images: the list comes from the session, label statuses and thumbnails are
+read on the job runner, and the session's events (saved masks, predictions, uncertainties, added
+images, another project) update the rows. "Most uncertain first" ranks the images to label next:
+unlabeled ones first, then partly labeled, then labeled, each by the model's uncertainty.
+"""
 
 from __future__ import annotations
 
-import os
+import collections
 from collections import OrderedDict
-from pathlib import Path
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from segstudio.core.paths import natural_key
-from segstudio.gui.thumbnails import THUMB_SIZE, BackgroundLoader
+from segstudio.gui.jobs import JobRunner
+from segstudio.gui.thumbnails import THUMB_SIZE, make_thumbnail, read_statuses
+from segstudio.session import Session
 
 UNKNOWN, UNLABELED, PARTIAL, LABELED = "unknown", "unlabeled", "partial", "labeled"
 PREDICTED = "predicted"  # a filter value: images with a model prediction
@@ -20,6 +27,8 @@ STATUS_COLOR = {UNKNOWN: QColor(128, 128, 128), UNLABELED: QColor(150, 150, 150)
 PREDICTED_COLOR = QColor(80, 140, 230)
 FILTERS = (None, UNLABELED, PARTIAL, LABELED, PREDICTED)
 SORT_NAME, SORT_UNCERTAINTY = "name", "uncertainty"
+#: "most uncertain first": images still to label come first
+LABEL_RANK = {UNLABELED: 0, UNKNOWN: 0, PARTIAL: 1, LABELED: 2}
 
 ImageIdRole = Qt.ItemDataRole.UserRole + 1
 StatusRole = Qt.ItemDataRole.UserRole + 2
@@ -34,37 +43,14 @@ def status_from_label(label_status) -> str:
     return {"none": UNLABELED, "partial": PARTIAL, "complete": LABELED}.get(value, UNLABELED)
 
 
-def status_of_file(project, image_id: str) -> str:
-    """Browser status from the files on disk (runs in a worker thread)."""
-    try:
-        if not project.mask_path(image_id).is_file():
-            return UNLABELED + ("+" if project.prediction_path(image_id).is_file() else "")
-        label = status_from_label(project.label_status(image_id))
-        return label + ("+" if project.prediction_path(image_id).is_file() else "")
-    except Exception:  # noqa: BLE001 - a broken file shows as unlabeled, it is reported when opened
-        return UNLABELED
-
-
-def list_image_ids(project) -> list[str]:
-    """Image ids (relative posix paths) in natural order, without resolving every path."""
-    base = str(project.images_dir)
-    prefix = base if base.endswith(os.sep) else base + os.sep
-    ids = []
-    for path in project.list_images():
-        text = str(path)
-        rel = text[len(prefix):] if text.startswith(prefix) else os.path.relpath(text, base)
-        ids.append(rel.replace(os.sep, "/"))
-    return ids
-
-
 class ImageListModel(QAbstractListModel):
-    """Rows are image ids; data comes from dictionaries filled in the background."""
+    """Rows are image ids of the session's project; data comes from dictionaries filled in the background."""
 
     countsChanged = Signal()
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, session: Session, runner: JobRunner, parent=None) -> None:
         super().__init__(parent)
-        self.project = None
+        self.session, self.runner = session, runner
         self._ids: list[str] = []
         self._rows: list[str] = []
         self._row_of: dict[str, int] = {}
@@ -73,15 +59,20 @@ class ImageListModel(QAbstractListModel):
         self._uncertainty: dict[str, float] = {}
         self._thumbs: OrderedDict[str, QPixmap] = OrderedDict()
         self._pending: set[str] = set()
+        self._status_batches: collections.deque = collections.deque()
+        self._generation = 0
         self._filter: str | None = None
         self._sort = SORT_NAME
-        self.loader = BackgroundLoader()
-        self.loader.signals.thumbnailReady.connect(self._on_thumbnail)
-        self.loader.signals.statusesReady.connect(self._on_statuses)
         self._placeholder = QPixmap(THUMB_SIZE, THUMB_SIZE)
         self._placeholder.fill(QColor(90, 90, 90, 60))
         self._refilter_timer = QTimer(self, singleShot=True, interval=150)
         self._refilter_timer.timeout.connect(self.refilter)
+        ev = session.events
+        ev.connect("project_changed", lambda _p: self.reload())
+        ev.connect("images_added", self.add_images)
+        ev.connect("mask_saved", lambda image_id, label: self.set_status(image_id, status_from_label(label)))
+        ev.connect("prediction_changed", lambda image_id: self.set_predicted(image_id, True))
+        ev.connect("uncertainty_changed", self.set_uncertainty)
 
     # ---------------------------------------------------------------- Qt model API
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 - Qt signature
@@ -108,34 +99,42 @@ class ImageListModel(QAbstractListModel):
             if image_id in self._predicted:
                 text += ", predicted"
             if image_id in self._uncertainty:
-                text += f"\nuncertainty {self._uncertainty[image_id]:.3f}"
+                text += f"\nuncertainty {self._uncertainty[image_id]:.3f} (mean per-pixel entropy)"
             return text
         return None
 
     # ---------------------------------------------------------------- content
-    def set_project(self, project) -> None:
-        """List the project's images (fast, on this thread); statuses and thumbnails follow in the background."""
-        self.loader.new_generation()
-        self.project = project
-        ids = list_image_ids(project) if project is not None else []
+    def reload(self) -> None:
+        """Show the session's project (fast, on this thread); statuses and thumbnails follow in the background."""
+        self._generation += 1
+        self.runner.cancel_prefix("browser:")
+        self._status_batches.clear()
+        ids = list(self.session.image_ids)
         self.beginResetModel()
         self._ids = ids
-        self._status = {}
-        self._predicted = set()
-        self._uncertainty = {}
+        self._status, self._predicted, self._uncertainty = {}, set(), {}
         self._thumbs.clear()
         self._pending.clear()
         self._apply_view()
         self.endResetModel()
         self.countsChanged.emit()
-        if project is not None and ids:
-            # Start once the event loop runs, so the worker does not compete with building the window.
-            generation = self.loader.generation
-            QTimer.singleShot(0, lambda: self._start_statuses(generation, project, ids))
+        if ids:
+            self._request_statuses(ids)
 
-    def _start_statuses(self, generation: int, project, ids: list[str]) -> None:
-        if generation == self.loader.generation and project is self.project:
-            self.loader.request_statuses(project, ids)
+    def _request_statuses(self, ids: list[str]) -> None:
+        project, batches, generation = self.session.project, self._status_batches, self._generation
+        if project is None:
+            return
+
+        def work(job) -> None:
+            def report(batch: list) -> None:
+                batches.append((generation, batch))
+                job.report()
+
+            read_statuses(project, ids, report, lambda: job.cancelled)
+
+        self.runner.submit(f"browser:statuses:{generation}:{len(ids)}:{ids[0]}", work, lane="io", priority=-10,
+                           on_progress=lambda _p: self._drain_statuses(), on_done=lambda _r: self._drain_statuses())
 
     def add_images(self, image_ids: list[str]) -> None:
         """New images (copied into the project) appear in natural order."""
@@ -145,8 +144,7 @@ class ImageListModel(QAbstractListModel):
             return
         self._ids = sorted(self._ids + new, key=natural_key)
         self.refilter()
-        if self.project is not None:
-            self.loader.request_statuses(self.project, new)
+        self._request_statuses(new)
         self.countsChanged.emit()
 
     def image_ids(self) -> list[str]:
@@ -179,10 +177,12 @@ class ImageListModel(QAbstractListModel):
         self._status[image_id] = status
         self._row_changed(image_id)
         self.countsChanged.emit()
-        if self._filter is not None:
+        if self._filter is not None or self._sort == SORT_UNCERTAINTY:
             self._refilter_timer.start()
 
     def set_predicted(self, image_id: str, predicted: bool = True) -> None:
+        if (image_id in self._predicted) == predicted:
+            return
         if predicted:
             self._predicted.add(image_id)
         else:
@@ -243,9 +243,9 @@ class ImageListModel(QAbstractListModel):
         elif f is not None:
             ids = [i for i in ids if self._status.get(i, UNKNOWN) == f]
         if self._sort == SORT_UNCERTAINTY:
-            unc = self._uncertainty
+            unc, status = self._uncertainty, self._status
             order = {image_id: n for n, image_id in enumerate(ids)}
-            ids = sorted(ids, key=lambda i: (-unc.get(i, float("-inf")), order[i]))
+            ids = sorted(ids, key=lambda i: (LABEL_RANK[status.get(i, UNKNOWN)], -unc.get(i, float("-inf")), order[i]))
         self._rows = ids
         self._row_of = {image_id: n for n, image_id in enumerate(ids)}
 
@@ -261,13 +261,16 @@ class ImageListModel(QAbstractListModel):
         if pix is not None:
             self._thumbs.move_to_end(image_id)
             return pix
-        if image_id not in self._pending and self.project is not None:
+        if image_id not in self._pending and self.session.project is not None:
             self._pending.add(image_id)
-            self.loader.request_thumbnail(image_id, Path(self.project.image_path(image_id)))
+            path, generation = self.session.image_path(image_id), self._generation
+            self.runner.submit(f"browser:thumb:{image_id}", lambda job: make_thumbnail(path), lane="io",
+                               on_done=lambda image: self._on_thumbnail(generation, image_id, image),
+                               on_error=lambda _e, _t: self._pending.discard(image_id))
         return self._placeholder
 
     def _on_thumbnail(self, generation: int, image_id: str, image: QImage) -> None:
-        if generation != self.loader.generation:
+        if generation != self._generation:
             return
         self._pending.discard(image_id)
         pix = QPixmap.fromImage(image) if not image.isNull() else self._placeholder
@@ -276,20 +279,24 @@ class ImageListModel(QAbstractListModel):
             self._thumbs.popitem(last=False)
         self._row_changed(image_id)
 
-    def _on_statuses(self, generation: int, batch: list) -> None:
-        if generation != self.loader.generation:
+    def _drain_statuses(self) -> None:
+        changed = False
+        while self._status_batches:
+            generation, batch = self._status_batches.popleft()
+            if generation != self._generation:
+                continue
+            for image_id, label, predicted in batch:
+                if self._status.get(image_id, UNKNOWN) == UNKNOWN:
+                    self._status[image_id] = status_from_label(label)
+                if predicted:
+                    self._predicted.add(image_id)
+            changed = True
+        if not changed:
             return
-        for image_id, status in batch:
-            predicted = status.endswith("+")
-            label = status.rstrip("+")
-            if image_id not in self._status or self._status[image_id] == UNKNOWN:
-                self._status[image_id] = label
-            if predicted:
-                self._predicted.add(image_id)
         if self._rows:
             self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, 0))
         self.countsChanged.emit()
-        if self._filter is not None:
+        if self._filter is not None or self._sort == SORT_UNCERTAINTY:
             self._refilter_timer.start()
 
 

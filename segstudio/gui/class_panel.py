@@ -1,49 +1,23 @@
-"""The classes dock: pick, add, rename, recolour and delete classes (with a pixel remap choice)."""
+"""The classes dock: pick, add, rename, recolour and delete the open project's classes.
+
+It renders the session's class list and performs the user's edits through the session (which touches
+the project file and every mask); problems go to the error reporter. The number shown for a class is
+its id: the pixel value in masks, the key that selects it (0-9) and what the status bar shows.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (
-    QColorDialog, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QInputDialog, QLabel,
-    QListWidget, QListWidgetItem, QToolButton, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QToolButton, QVBoxLayout, QWidget
 
-from segstudio.core.classes import color_to_hex
+from segstudio.core.errors import SegstudioError
+from segstudio.gui.errors import ErrorReporter
+from segstudio.gui.questions import Questions
+from segstudio.session import Session
 
-
-# Dialog helpers are module functions so tests can replace them (no modal dialogs in tests).
-def ask_class_name(parent: QWidget, title: str, current: str = "") -> str | None:
-    """Ask for a class name; None when cancelled."""
-    text, ok = QInputDialog.getText(parent, title, "Class name:", text=current)
-    return text.strip() if ok and text.strip() else None
-
-
-def ask_color(parent: QWidget, current: str) -> str | None:
-    """Ask for a colour; '#rrggbb' or None when cancelled."""
-    color = QColorDialog.getColor(QColor(current), parent, "Class colour")
-    return color.name() if color.isValid() else None
-
-
-def ask_remap(parent: QWidget, class_names: list[str], class_id: int) -> tuple[bool, int | None]:
-    """Ask what the deleted class's pixels become: (accepted, remap_to or None for unlabeled)."""
-    dialog = QDialog(parent)
-    dialog.setWindowTitle(f"Delete class “{class_names[class_id]}”")
-    combo = QComboBox()
-    combo.addItem("Unlabeled (ignored in training)", None)
-    for i, name in enumerate(class_names):
-        if i != class_id:
-            combo.addItem(f"{i}: {name}", i)
-    form = QFormLayout(dialog)
-    form.addRow(QLabel(f"Every pixel of “{class_names[class_id]}” in every mask will become:"))
-    form.addRow("Pixels become", combo)
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    form.addRow(buttons)
-    if dialog.exec() != QDialog.DialogCode.Accepted:
-        return False, None
-    return True, combo.currentData()
+#: number keys select classes 0-9
+KEYED_CLASSES = 10
 
 
 def color_swatch(color: str, size: int = 16) -> QIcon:
@@ -58,23 +32,20 @@ def color_swatch(color: str, size: int = 16) -> QIcon:
     return QIcon(pix)
 
 
-class ClassPanel(QWidget):
-    """List of the project's classes. The window performs the edits (they touch masks on disk).
+def class_label(class_id: int, name: str) -> str:
+    """How a class is named everywhere in the window: 'Class 3: bottle'."""
+    return f"Class {class_id}: {name}"
 
-    Signals: ``currentClassChanged(id)``; requests ``addRequested(name, color)``,
-    ``renameRequested(id, name)``, ``recolorRequested(id, color)``, ``deleteRequested(id, remap_to)``
-    (remap_to = -1 for unlabeled).
-    """
+
+class ClassPanel(QWidget):
+    """List of the project's classes; ``currentClassChanged(id)`` when the user picks another one."""
 
     currentClassChanged = Signal(int)
-    addRequested = Signal(str)
-    renameRequested = Signal(int, str)
-    recolorRequested = Signal(int, str)
-    deleteRequested = Signal(int, int)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, session: Session, questions: Questions, errors: ErrorReporter,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._classes: list = []
+        self.session, self.questions, self.errors = session, questions, errors
         self.list = QListWidget()
         self.list.setIconSize(QSize(16, 16))
         self.list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
@@ -98,6 +69,9 @@ class ClassPanel(QWidget):
         self.rename_button.clicked.connect(self.rename_current)
         self.color_button.clicked.connect(self.recolor_current)
         self.delete_button.clicked.connect(self.delete_current)
+        session.events.connect("project_changed", lambda _p: self.refresh(reset=True))
+        session.events.connect("classes_changed", self.refresh)
+        self.refresh(reset=True)
 
     def _button(self, text: str, tip: str) -> QToolButton:
         b = QToolButton()
@@ -107,64 +81,87 @@ class ClassPanel(QWidget):
         return b
 
     # ---------------------------------------------------------------- content
-    def set_classes(self, classes: list) -> None:
-        """Show ClassInfo items; keeps the current row when possible."""
-        row = self.list.currentRow()
+    def refresh(self, reset: bool = False) -> None:
+        """Show the session's classes; keeps the current row unless ``reset`` (a new project: class 1)."""
+        project = self.session.project
+        classes = project.classes if project is not None else []
+        row = -1 if reset else self.list.currentRow()
         if row < 0:
             row = 1 if len(classes) > 1 else 0
-        self._classes = list(classes)
         self.list.blockSignals(True)
         self.list.clear()
-        for c in self._classes:
-            key = f"   [{c.id + 1}]" if c.id < 9 else ""
-            item = QListWidgetItem(color_swatch(c.color), f"{c.name}{key}")
+        for c in classes:
+            item = QListWidgetItem(color_swatch(c.color), f"{c.id}   {c.name}")
             item.setData(Qt.ItemDataRole.UserRole, c.id)
-            item.setToolTip(f"class {c.id}: {c.name} ({c.color})")
+            key = f"; key {c.id}" if c.id < KEYED_CLASSES else ""
+            item.setToolTip(f"{class_label(c.id, c.name)} ({c.color}{key})")
             self.list.addItem(item)
-        self.list.setCurrentRow(min(row, len(self._classes) - 1))
+        if classes:
+            self.list.setCurrentRow(min(row, len(classes) - 1))
         self.list.blockSignals(False)
-        self.delete_button.setEnabled(len(self._classes) > 1)
+        for b in (self.add_button, self.rename_button, self.color_button):
+            b.setEnabled(project is not None)
+        self.delete_button.setEnabled(len(classes) > 1)
+        if classes:
+            self.currentClassChanged.emit(self.current_class())
 
     def current_class(self) -> int:
         return max(0, self.list.currentRow())
 
-    def set_current_class(self, class_id: int) -> None:
-        if 0 <= class_id < self.list.count():
-            self.list.setCurrentRow(class_id)
+    def set_current_class(self, class_id: int) -> bool:
+        """Select a class (keys, picker); False when the project has no such class."""
+        if not 0 <= class_id < self.list.count():
+            return False
+        self.list.setCurrentRow(class_id)
+        return True
 
     def _on_row(self, row: int) -> None:
         if row >= 0:
             self.currentClassChanged.emit(row)
 
     # ---------------------------------------------------------------- user actions
-    def add_class(self) -> None:
-        name = ask_class_name(self, "Add class")
-        if name:
-            self.addRequested.emit(name)
+    def _run(self, what: str, fn) -> bool:
+        try:
+            fn()
+        except SegstudioError as exc:
+            self.errors.report(f"{what}: {exc}")
+            return False
+        return True
 
-    def rename_current(self) -> None:
-        row = self.list.currentRow()
-        if row < 0:
-            return
-        name = ask_class_name(self, "Rename class", self._classes[row].name)
-        if name and name != self._classes[row].name:
-            self.renameRequested.emit(row, name)
+    def add_class(self, name: str | None = None, color: str | None = None) -> bool:
+        name = name or self.questions.class_name("Add class")
+        if not name:
+            return False
+        ok = self._run("cannot add the class", lambda: self.session.add_class(name, color))
+        if ok:
+            self.list.setCurrentRow(self.list.count() - 1)
+        return ok
 
-    def recolor_current(self) -> None:
-        row = self.list.currentRow()
-        if row < 0:
-            return
-        color = ask_color(self, self._classes[row].color)
-        if color and color.lower() != self._classes[row].color.lower():
-            self.recolorRequested.emit(row, color)
+    def rename_current(self) -> bool:
+        project, row = self.session.project, self.list.currentRow()
+        if project is None or row < 0:
+            return False
+        current = project.classes[row].name
+        name = self.questions.class_name("Rename class", current)
+        if not name or name == current:
+            return False
+        return self._run("cannot rename the class", lambda: self.session.rename_class(row, name))
 
-    def delete_current(self) -> None:
-        row = self.list.currentRow()
-        if row < 0 or len(self._classes) <= 1:
-            return
-        accepted, remap_to = ask_remap(self, [c.name for c in self._classes], row)
-        if accepted:
-            self.deleteRequested.emit(row, -1 if remap_to is None else int(remap_to))
+    def recolor_current(self) -> bool:
+        project, row = self.session.project, self.list.currentRow()
+        if project is None or row < 0:
+            return False
+        current = project.classes[row].color
+        color = self.questions.color(current)
+        if not color or color.lower() == current.lower():
+            return False
+        return self._run("cannot change the colour", lambda: self.session.recolor_class(row, color))
 
-
-__all__ = ["ClassPanel", "ask_class_name", "ask_color", "ask_remap", "color_swatch", "color_to_hex"]
+    def delete_current(self) -> bool:
+        project, row = self.session.project, self.list.currentRow()
+        if project is None or row < 0 or project.num_classes <= 1:
+            return False
+        accepted, remap_to = self.questions.remap_deleted_class(project.class_names, row)
+        if not accepted:
+            return False
+        return self._run("cannot delete the class", lambda: self.session.delete_class(row, remap_to))

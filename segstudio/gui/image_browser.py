@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView, QStyle, QStyledItemDelegate,
     QStyleOptionViewItem, QVBoxLayout, QWidget,
@@ -13,11 +13,28 @@ from segstudio.gui.browser_model import (
     FILTERS, LABELED, PARTIAL, PREDICTED, PREDICTED_COLOR, SORT_NAME, SORT_UNCERTAINTY, STATUS_COLOR,
     STATUS_TEXT, UNKNOWN, UNLABELED, ImageIdRole, ImageListModel, PredictedRole, StatusRole, UncertaintyRole,
 )
+from segstudio.gui import settings as app_settings
+from segstudio.gui.jobs import JobRunner
 from segstudio.gui.thumbnails import THUMB_SIZE
+from segstudio.session import Session
 
 FILTER_LABELS = {None: "All images", UNLABELED: "Unlabeled", PARTIAL: "Partly labeled", LABELED: "Labeled",
                  PREDICTED: "Predicted"}
 ROW_HEIGHT = THUMB_SIZE + 8
+
+
+def row_texts(index: QModelIndex, width: int, font: QFont | None = None) -> tuple[str, str]:
+    """(status line elided to fit ``width`` pixels beside the value, uncertainty value or "") of a row."""
+    fm = QFontMetrics(font if font is not None else QFont())
+    unc = index.data(UncertaintyRole)
+    value = f"{unc:.2f}" if unc is not None else ""
+    room = width - (fm.horizontalAdvance(value) + 6 if value else 0)
+    text = STATUS_TEXT[index.data(StatusRole) or UNKNOWN]
+    if index.data(PredictedRole):
+        text += "  ·  predicted"
+    if value:
+        text += "  ·  uncertainty"
+    return fm.elidedText(text, Qt.TextElideMode.ElideRight, max(10, room)), value
 
 
 class ImageItemDelegate(QStyledItemDelegate):
@@ -63,14 +80,13 @@ class ImageItemDelegate(QStyledItemDelegate):
         small.setPointSizeF(max(6.0, small.pointSizeF() * 0.9))
         painter.setFont(small)
         painter.setPen(text_color)
-        text = STATUS_TEXT[status]
-        if index.data(PredictedRole):
-            text += "  ·  predicted"
-        unc = index.data(UncertaintyRole)
-        if unc is not None:
-            text += f"  ·  uncertainty {unc:.2f}"
-        text = QFontMetrics(small).elidedText(text, Qt.TextElideMode.ElideRight, width - 13)
-        painter.drawText(QRect(x + 13, y, width - 13, fm.height()), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, text)
+        status_text, value = row_texts(index, width - 13, small)
+        right = QFontMetrics(small).horizontalAdvance(value) + 6 if value else 0
+        if value:  # the number the ranking uses, right-aligned and never elided
+            painter.drawText(QRect(x + width - right + 6, y, right - 6, fm.height()),
+                             Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, value)
+        painter.drawText(QRect(x + 13, y, width - 13 - right, fm.height()),
+                         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, status_text)
         if index.data(PredictedRole):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(PREDICTED_COLOR)
@@ -83,9 +99,9 @@ class ImageBrowser(QWidget):
 
     imageActivated = Signal(str)
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, session: Session, runner: JobRunner, parent=None) -> None:
         super().__init__(parent)
-        self.model = ImageListModel(self)
+        self.model = ImageListModel(session, runner, self)
         self.filter_combo = QComboBox()
         for value in FILTERS:
             self.filter_combo.addItem(FILTER_LABELS[value], value)
@@ -93,7 +109,9 @@ class ImageBrowser(QWidget):
         self.sort_combo = QComboBox()
         self.sort_combo.addItem("Name", SORT_NAME)
         self.sort_combo.addItem("Most uncertain first", SORT_UNCERTAINTY)
-        self.sort_combo.setToolTip("Order of the images")
+        self.sort_combo.setToolTip("Order of the images. Most uncertain first: the images to label next "
+                                   "(unlabeled first, then partly labeled, then labeled, each by the model's "
+                                   "uncertainty, shown on the right of each row)")
         self.count_label = QLabel()
         self.count_label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.view = QListView()
@@ -120,17 +138,36 @@ class ImageBrowser(QWidget):
 
         self._current: str | None = None
         self._selecting = False
-        self.filter_combo.currentIndexChanged.connect(lambda _i: self.model.set_filter(self.filter_combo.currentData()))
-        self.sort_combo.currentIndexChanged.connect(lambda _i: self.model.set_sort(self.sort_combo.currentData()))
+        self.filter_combo.currentIndexChanged.connect(self._on_filter_chosen)
+        self.sort_combo.currentIndexChanged.connect(self._on_sort_chosen)
         self.view.selectionModel().currentChanged.connect(self._on_current_changed)
         self.model.countsChanged.connect(self._update_count)
         self.model.layoutChanged.connect(self._after_layout)
         self.model.modelReset.connect(self._after_layout)
 
+        session.events.connect("project_changed", lambda _p: setattr(self, "_current", None))
+        session.events.connect("image_changed", self.select)
+        self._restore_view()
+
     # ---------------------------------------------------------------- API used by the main window
-    def set_project(self, project) -> None:
-        self._current = None
-        self.model.set_project(project)
+    def _restore_view(self) -> None:
+        """The sort order and filter the user chose last time."""
+        sort = app_settings.read_value("browser/sort", SORT_NAME, str)
+        if sort in (SORT_NAME, SORT_UNCERTAINTY):
+            self.set_sort(sort)
+        status = app_settings.read_value("browser/filter", "", str) or None
+        if status in FILTERS:
+            self.set_filter(status)
+
+    def _on_sort_chosen(self, _index: int) -> None:
+        mode = self.sort_combo.currentData()
+        self.model.set_sort(mode)
+        app_settings.write_values({"browser/sort": mode})
+
+    def _on_filter_chosen(self, _index: int) -> None:
+        status = self.filter_combo.currentData()
+        self.model.set_filter(status)
+        app_settings.write_values({"browser/filter": status or ""})
 
     def set_filter(self, status: str | None) -> None:
         self.filter_combo.setCurrentIndex(self.filter_combo.findData(status) if status is not None else 0)

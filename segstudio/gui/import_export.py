@@ -1,85 +1,64 @@
-"""File > Import / File > Export: interchange formats run in a background thread with a progress dialog.
+"""File > Import / File > Export: interchange formats run on the job runner with a progress dialog.
 
-``install_import_export(main_window)`` adds the menus and keeps an :class:`ImportExportController`
-as ``main_window.import_export``. The work itself is ``segstudio.core.formats``; the GUI only asks
-for the source or destination, shows progress, shows the warnings at the end and reopens the
-project so new images, masks and classes appear.
+The work itself is ``segstudio.core.formats``; the GUI only asks for the source or destination, shows
+progress, shows the warnings at the end and reloads the session's project so new images, masks and
+classes appear. The format modules (numpy, Pillow) are imported when the menus are built, after the
+window is on screen.
 """
 
 from __future__ import annotations
 
-import threading
+import logging
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QProgressDialog
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QProgressDialog, QWidget
 
 from segstudio.core.errors import MaskNeedsMappingError, SegstudioError
-from segstudio.core.formats import (
-    EXPORT_FORMATS, FORMAT_TITLES, IMPORT_FORMATS, ExportReport, ImportOptions, ImportReport, export_annotations,
-    import_annotations,
-)
-from segstudio.core.mask_io import parse_value_map, read_mask
+from segstudio.gui.errors import ErrorReporter
+from segstudio.gui.jobs import Job, JobRunner
+from segstudio.gui.questions import Questions
+from segstudio.session import Session
 
+log = logging.getLogger(__name__)
 MAX_WARNINGS_SHOWN = 200
-
-
-class _Worker(QObject):
-    """Runs one import/export call in a QThread; reports progress and the result as signals."""
-
-    progress = Signal(int, int, str)
-    done = Signal(object)  # ImportReport | ExportReport
-    failed = Signal(str)
-
-    def __init__(self, job: Callable[..., object]) -> None:
-        super().__init__()
-        self._job = job
-        self.cancel_event = threading.Event()
-
-    @Slot()
-    def run(self) -> None:
-        try:
-            report = self._job(progress=lambda d, t, w: self.progress.emit(d, t, w),
-                               cancel=self.cancel_event.is_set)
-        except SegstudioError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - never let a worker die silently
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
-        else:
-            self.done.emit(report)
+JOB_KEY = "import-export"
 
 
 class ImportExportController(QObject):
-    """Owns the menus' actions and the one running import or export."""
+    """Runs one import or export at a time; ``finished(report)`` after the project was reloaded."""
 
-    finished = Signal(object)  # the report, after the project was reopened
+    finished = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, window) -> None:
+    def __init__(self, session: Session, runner: JobRunner, errors: ErrorReporter, questions: Questions,
+                 save_edits: Callable[[], bool], reload_project: Callable[[], bool], window: QWidget) -> None:
         super().__init__(window)
-        self.window = window
-        self.thread: QThread | None = None
-        self.worker: _Worker | None = None
+        self.session, self.runner, self.errors, self.questions = session, runner, errors, questions
+        self.save_edits, self.reload_project, self.window = save_edits, reload_project, window
         self.progress_dialog: QProgressDialog | None = None
-        self.last_report: ImportReport | ExportReport | None = None
+        self.last_report = None
         self.message_box: QMessageBox | None = None
-        self._pending: tuple[str, str, Path, ImportOptions] | None = None
+        #: show the result in a message box (tests turn it off with the error dialogs)
+        self.show_dialogs = True
+        self._pending = None
 
     @property
     def busy(self) -> bool:
-        return self.thread is not None
+        return self.runner.pending(JOB_KEY)
 
     # ------------------------------------------------------------------ asking the user
     def _project_root(self) -> Path | None:
-        project = self.window.project
-        if project is None:
-            self.window.report_error("Open a project first.")
+        if self.session.project is None:
+            self.errors.report("Open a project first.")
             return None
-        return Path(project.root)
+        return Path(self.session.project.root)
 
     def import_dialog(self, fmt: str) -> None:
         """Ask for the source of a ``fmt`` import, then run it."""
+        from segstudio.core.formats import FORMAT_TITLES, ImportOptions
+
         root = self._project_root()
         if root is None or self.busy:
             return
@@ -94,7 +73,7 @@ class ImportExportController(QObject):
         if not source:
             return
         options = ImportOptions()
-        if fmt in ("masks",):
+        if fmt == "masks":
             value_map = self._ask_value_map(Path(source))
             if value_map is False:
                 return
@@ -104,7 +83,9 @@ class ImportExportController(QObject):
     def _ask_value_map(self, source: Path):
         """For mask folders whose masks need a mapping: ask once. None = not needed, False = cancelled."""
         from segstudio.core.formats.mask_folder import MASK_DIRS, MASK_SUFFIXES
+        from segstudio.core.mask_io import parse_value_map, read_mask
 
+        num_classes = self.session.project.num_classes if self.session.project else 0
         for name in MASK_DIRS:
             folder = source / name
             if not folder.is_dir():
@@ -113,15 +94,15 @@ class ImportExportController(QObject):
             if first is None:
                 return None
             try:
-                read_mask(first, num_classes=self.window.project.num_classes)
+                read_mask(first, num_classes=num_classes)
             except MaskNeedsMappingError as exc:
-                text = self.window.ask_value_map(exc)
+                text = self.questions.value_map(exc, num_classes)
                 if not text:
                     return False
                 try:
                     return parse_value_map(text)
                 except ValueError as err:
-                    self.window.report_error(f"value mapping: {err}")
+                    self.errors.report(f"value mapping: {err}")
                     return False
             except SegstudioError:
                 return None  # the import reports it, naming the file
@@ -130,6 +111,8 @@ class ImportExportController(QObject):
 
     def export_dialog(self, fmt: str) -> None:
         """Ask for the destination folder of a ``fmt`` export, then run it."""
+        from segstudio.core.formats import FORMAT_TITLES
+
         root = self._project_root()
         if root is None or self.busy:
             return
@@ -139,92 +122,95 @@ class ImportExportController(QObject):
             return
         overwrite = False
         if Path(dest).is_dir() and any(Path(dest).iterdir()):
-            overwrite = self.window.confirm("Folder not empty",
-                                            f"{dest} is not empty. Replace an earlier export there?")
+            overwrite = self.questions.confirm("Folder not empty", f"{dest} is not empty. Replace an earlier export there?")
             if not overwrite:
                 return
         self.start_export(fmt, dest, overwrite)
 
     # ------------------------------------------------------------------ running
-    def start_import(self, fmt: str, source: str | Path, options: ImportOptions | None = None) -> bool:
+    def start_import(self, fmt: str, source: str | Path, options=None) -> bool:
         """Import ``source`` into the open project in the background."""
+        from segstudio.core.formats import FORMAT_TITLES, ImportOptions, import_annotations
+
         root = self._project_root()
-        if root is None or self.busy or not self.window.save_now():
+        if root is None or self.busy or not self.save_edits():
             return False
         options = options or ImportOptions()
-        self._pending = (fmt, "import", Path(source), options)
+        self._pending = (fmt, Path(source), options)
+        log.info("importing %s from %s into %s", fmt, source, root)
         return self._start(f"Importing {FORMAT_TITLES[fmt]}…",
-                           lambda **kw: import_annotations(fmt, source, root, options, **kw))
+                           lambda job: import_annotations(fmt, source, root, options, **self._hooks(job)))
 
     def start_export(self, fmt: str, dest: str | Path, overwrite: bool = False) -> bool:
         """Export the open project's labeled images to ``dest`` in the background."""
+        from segstudio.core.formats import FORMAT_TITLES, export_annotations
+
         root = self._project_root()
-        if root is None or self.busy or not self.window.save_now():
+        if root is None or self.busy or not self.save_edits():
             return False
         self._pending = None
+        log.info("exporting %s of %s to %s", fmt, root, dest)
         return self._start(f"Exporting {FORMAT_TITLES[fmt]}…",
-                           lambda **kw: export_annotations(fmt, root, dest, overwrite=overwrite, **kw))
+                           lambda job: export_annotations(fmt, root, dest, overwrite=overwrite, **self._hooks(job)))
 
-    def _start(self, label: str, job: Callable[..., object]) -> bool:
+    @staticmethod
+    def _hooks(job: Job) -> dict:
+        return {"progress": lambda done, total, what: job.report((done, total, what)), "cancel": lambda: job.cancelled}
+
+    def _start(self, label: str, work: Callable[[Job], object]) -> bool:
         dialog = QProgressDialog(label, "Cancel", 0, 0, self.window)
         dialog.setWindowTitle("segstudio")
+        dialog.setMinimumWidth(420)  # a progress dialog keeps its minimum width
         dialog.setWindowModality(Qt.WindowModality.WindowModal)
         dialog.setMinimumDuration(300)
         dialog.setAutoClose(False)
         dialog.setAutoReset(False)
         self.progress_dialog = dialog
-        thread = QThread(self)
-        worker = _Worker(job)
-        worker.moveToThread(thread)
-        thread.started.connect(worker.run)
-        worker.progress.connect(self._on_progress)
-        worker.done.connect(self._on_done)
-        worker.failed.connect(self._on_failed)
-        dialog.canceled.connect(worker.cancel_event.set)
-        self.thread, self.worker = thread, worker
-        thread.start()
+        job = self.runner.submit(JOB_KEY, work, lane="batch", on_progress=self._on_progress, on_done=self._on_done,
+                                 on_error=self._on_failed)
+        dialog.canceled.connect(job.token.cancel)
         return True
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.worker.cancel_event.set()
+        job = self.runner.job(JOB_KEY)
+        if job is not None:
+            job.token.cancel()
 
-    def _on_progress(self, done: int, total: int, what: str) -> None:
-        if self.progress_dialog is not None:
+    def _on_progress(self, payload) -> None:
+        if self.progress_dialog is not None and payload is not None:
+            done, total, what = payload
             self.progress_dialog.setMaximum(total)
             self.progress_dialog.setValue(done)
             self.progress_dialog.setLabelText(f"{done} of {total}: {what}")
 
-    def _stop_thread(self) -> None:
+    def _close_dialog(self) -> None:
         if self.progress_dialog is not None:
             self.progress_dialog.close()
             self.progress_dialog.deleteLater()
             self.progress_dialog = None
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait()
-            self.thread.deleteLater()
-        if self.worker is not None:
-            self.worker.deleteLater()
-        self.thread = self.worker = None
 
-    def _on_failed(self, message: str) -> None:
-        self._stop_thread()
-        self.window.report_error(message)
+    def _on_failed(self, exc: BaseException, trace: str) -> None:
+        self._close_dialog()
+        message = str(exc) if isinstance(exc, SegstudioError) else f"{type(exc).__name__}: {exc}"
+        self.errors.report(message, None if isinstance(exc, SegstudioError) else trace)
         self.failed.emit(message)
 
     def _on_done(self, report) -> None:
-        self._stop_thread()
+        from segstudio.core.formats import ImportReport
+
+        self._close_dialog()
         self.last_report = report
         pending, self._pending = self._pending, None
+        log.info("%s", report.summary())
+        for warning in report.warnings:
+            log.warning("%s", warning)
         if isinstance(report, ImportReport):
-            if self.window.project is not None:
-                self.window.open_project(self.window.project.root)
-            if pending is not None and report.existing and not pending[3].overwrite and self.window.confirm(
+            self.reload_project()
+            if pending is not None and report.existing and not pending[2].overwrite and self.questions.confirm(
                     "Replace existing?",
                     f"{report.existing} image(s) already had masks or different images in the project and were "
                     "skipped. Import them again, replacing what is there?"):
-                fmt, _, source, options = pending
+                fmt, source, options = pending
                 options.overwrite = True
                 self.start_import(fmt, source, options)
                 return
@@ -233,10 +219,8 @@ class ImportExportController(QObject):
 
     def _show_result(self, report) -> None:
         summary = report.summary()
-        status = getattr(self.window, "statusBar", None)
-        if callable(status):
-            status().showMessage(summary, 10000)
-        if not getattr(self.window, "show_error_dialogs", True):
+        self.errors.status_bar.showMessage(summary, 10000)
+        if not self.show_dialogs:
             return
         icon = QMessageBox.Icon.Warning if report.warnings else QMessageBox.Icon.Information
         box = QMessageBox(icon, "segstudio", summary[:1].upper() + summary[1:], QMessageBox.StandardButton.Ok,
@@ -254,21 +238,11 @@ class ImportExportController(QObject):
         self.message_box = box
 
 
-def install_import_export(main_window) -> ImportExportController:
-    """Add File > Import and File > Export menus to the main window."""
-    controller = ImportExportController(main_window)
-    main_window.import_export = controller
-    file_menu = main_window.menu("File")
-    before = getattr(main_window, "file_quit_separator", None)
-    import_menu = file_menu.addMenu("&Import") if before is None else None
-    export_menu = file_menu.addMenu("&Export") if before is None else None
-    if before is not None:
-        from PySide6.QtWidgets import QMenu
+def build_menus(controller: ImportExportController, parent: QWidget) -> tuple[QMenu, QMenu]:
+    """The File > Import and File > Export submenus, one action per format (imports the format modules)."""
+    from segstudio.core.formats import EXPORT_FORMATS, FORMAT_TITLES, IMPORT_FORMATS
 
-        import_menu = QMenu("&Import", file_menu)
-        export_menu = QMenu("&Export", file_menu)
-        file_menu.insertMenu(before, import_menu)
-        file_menu.insertMenu(before, export_menu)
+    import_menu, export_menu = QMenu("&Import", parent), QMenu("&Export", parent)
     import_menu.setObjectName("menu_import")
     export_menu.setObjectName("menu_export")
     for fmt in IMPORT_FORMATS:
@@ -279,6 +253,4 @@ def install_import_export(main_window) -> ImportExportController:
         action = export_menu.addAction(f"{FORMAT_TITLES[fmt]}…")
         action.setObjectName(f"export_{fmt}")
         action.triggered.connect(lambda _checked=False, f=fmt: controller.export_dialog(f))
-    main_window.import_menu = import_menu
-    main_window.export_menu = export_menu
-    return controller
+    return import_menu, export_menu

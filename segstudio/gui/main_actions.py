@@ -1,4 +1,8 @@
-"""Menus, toolbar and shortcuts of the main window (the behaviour lives in MainWindow)."""
+"""Menus, toolbar and shortcuts of the main window (the behaviour lives in the window's parts).
+
+Every action is registered in ``window.actions_by_name`` and added to the window, so its shortcut works
+even when the menu bar is hidden; the shortcuts dialog is generated from those actions.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QSlider, QSpinBox, QStyle, QToolBar, QWidget
 
+from segstudio.gui.class_panel import KEYED_CLASSES
 from segstudio.gui.icons import icon
 
 if TYPE_CHECKING:
@@ -16,9 +21,13 @@ if TYPE_CHECKING:
 MENU_NAMES = ("File", "Edit", "View", "Tools", "Model", "Help")
 TOOLS = (("brush", "Brush", "B"), ("eraser", "Eraser", "E"), ("polygon", "Polygon", "P"),
          ("fill", "Fill", "F"), ("wand", "Magic Wand", "W"), ("picker", "Class Picker", "I"))
+#: keys the canvas handles itself (not actions), listed in the shortcuts dialog
+CANVAS_KEYS = (("Brush size smaller / larger", "[ / ]"), ("Pan", "Space + drag, middle button"),
+               ("Zoom at cursor", "mouse wheel"), ("Close / cancel polygon", "Enter / Esc"),
+               ("Erase with the brush", "right button"), ("Straight brush line", "Shift + click"))
 
 
-def _action(window: "MainWindow", name: str, text: str, slot: Callable | None = None,
+def _action(window: MainWindow, name: str, text: str, slot: Callable | None = None,
             shortcuts: tuple = (), icon_obj=None, checkable: bool = False, tip: str = "") -> QAction:
     act = QAction(text, window)
     act.setObjectName(f"action_{name}")
@@ -27,9 +36,8 @@ def _action(window: "MainWindow", name: str, text: str, slot: Callable | None = 
     if icon_obj is not None:
         act.setIcon(icon_obj)
     act.setCheckable(checkable)
-    if tip or shortcuts:
-        keys = " / ".join(QKeySequence(s).toString(QKeySequence.SequenceFormat.NativeText) for s in shortcuts)
-        act.setToolTip(f"{tip or text.replace('&', '').rstrip('.…')}" + (f" ({keys})" if keys else ""))
+    keys = " / ".join(QKeySequence(s).toString(QKeySequence.SequenceFormat.NativeText) for s in shortcuts)
+    act.setToolTip(f"{tip or text.replace('&', '').rstrip('.…')}" + (f" ({keys})" if keys else ""))
     if slot is not None:
         if checkable:
             act.toggled.connect(slot)
@@ -41,7 +49,7 @@ def _action(window: "MainWindow", name: str, text: str, slot: Callable | None = 
     return act
 
 
-def build_actions(window: "MainWindow") -> None:
+def build_actions(window: MainWindow) -> None:
     """Create the menus (File, Edit, View, Tools, Model, Help), their actions and the toolbar."""
     style = window.style()
     sp = QStyle.StandardPixmap
@@ -52,39 +60,39 @@ def build_actions(window: "MainWindow") -> None:
         window.menus[name] = menu
         bar.addMenu(menu)
 
-    # File
     m = window.menus["File"]
-    m.addAction(_action(window, "open", "&Open Folder or Project…", window.open_dialog, (QKeySequence.StandardKey.Open,),
-                        style.standardIcon(sp.SP_DirOpenIcon)))
+    m.addAction(_action(window, "open", "&Open Folder or Project…", window.open_dialog,
+                        (QKeySequence.StandardKey.Open,), style.standardIcon(sp.SP_DirOpenIcon)))
     window.recent_menu = m.addMenu("Open &Recent")
     window.recent_menu.aboutToShow.connect(window.populate_recent_menu)
     m.addAction(_action(window, "add_images", "&Add Images…", window.add_images_dialog, ("Ctrl+Shift+I",),
                         style.standardIcon(sp.SP_FileDialogNewFolder)))
     m.addSeparator()
-    m.addAction(_action(window, "save", "&Save Mask", window.save_now, (QKeySequence.StandardKey.Save,),
+    m.addAction(_action(window, "save", "&Save Masks", window.save_now, (QKeySequence.StandardKey.Save,),
                         style.standardIcon(sp.SP_DialogSaveButton)))
     m.addSeparator()
     window.file_quit_separator = m.addSeparator()
     m.addAction(_action(window, "quit", "&Quit", window.close, ("Ctrl+Q",)))
 
-    # Edit
     m = window.menus["Edit"]
     m.addAction(_action(window, "undo", "&Undo", window.undo, ("Ctrl+Z",), icon("undo")))
     m.addAction(_action(window, "redo", "&Redo", window.redo, ("Ctrl+Shift+Z", "Ctrl+Y"), icon("redo")))
 
-    # View
     m = window.menus["View"]
+    canvas = window.canvas
     m.addAction(_action(window, "previous_image", "&Previous Image", window.previous_image, ("A", "PgUp"), icon("prev")))
     m.addAction(_action(window, "next_image", "&Next Image", window.next_image, ("D", "PgDown"), icon("next")))
     m.addSeparator()
-    m.addAction(_action(window, "zoom_in", "Zoom &In", lambda: window.canvas.zoom_in(), ("Ctrl++", "Ctrl+=", "+"), icon("zoom_in")))
-    m.addAction(_action(window, "zoom_out", "Zoom &Out", lambda: window.canvas.zoom_out(), ("Ctrl+-", "-"), icon("zoom_out")))
-    m.addAction(_action(window, "zoom_fit", "&Fit to Window", lambda: window.canvas.fit_to_window(), ("Ctrl+0",), icon("zoom_fit")))
-    m.addAction(_action(window, "zoom_actual", "&Actual Size (1:1)", lambda: window.canvas.actual_size(), ("Ctrl+1",), icon("zoom_1")))
+    m.addAction(_action(window, "zoom_in", "Zoom &In", canvas.zoom_in, ("Ctrl++", "Ctrl+=", "+"), icon("zoom_in")))
+    m.addAction(_action(window, "zoom_out", "Zoom &Out", canvas.zoom_out, ("Ctrl+-", "-"), icon("zoom_out")))
+    m.addAction(_action(window, "zoom_fit", "&Fit to Window", canvas.fit_to_window, ("Ctrl+0",), icon("zoom_fit")))
+    m.addAction(_action(window, "zoom_actual", "&Actual Size (1:1)", canvas.actual_size, ("Ctrl+1",), icon("zoom_1")))
     m.addSeparator()
-    show_mask = _action(window, "show_mask", "Show &Mask", window.set_mask_visible, ("M",), icon("mask"), checkable=True)
-    show_pred = _action(window, "show_prediction", "Show P&rediction", window.set_prediction_visible, ("O",),
-                        icon("prediction"), checkable=True)
+    show_mask = _action(window, "show_mask", "Show &Mask", canvas.set_mask_visible, ("M",), icon("mask"),
+                        checkable=True, tip="Show the mask you paint")
+    show_pred = _action(window, "show_prediction", "Show P&rediction", canvas.set_prediction_visible, ("O",),
+                        icon("prediction"), checkable=True,
+                        tip="Show the model's prediction (where the mask is still unlabeled)")
     show_mask.setChecked(True)
     show_pred.setChecked(True)
     m.addAction(show_mask)
@@ -92,7 +100,6 @@ def build_actions(window: "MainWindow") -> None:
     m.addSeparator()
     window.docks_menu = m.addMenu("&Panels")
 
-    # Tools
     m = window.menus["Tools"]
     group = QActionGroup(window)
     group.setExclusive(True)
@@ -104,21 +111,47 @@ def build_actions(window: "MainWindow") -> None:
     window.actions_by_name["tool_brush"].setChecked(True)
     m.addSeparator()
     classes = m.addMenu("Select &Class")
-    for i in range(9):
-        act = _action(window, f"class_{i + 1}", f"Class {i + 1}", None, (str(i + 1),))
+    for i in range(KEYED_CLASSES):
+        act = _action(window, f"class_{i}", f"Class {i}", None, (str(i),))
         act.triggered.connect(lambda _c=False, cid=i: window.select_class(cid))
         classes.addAction(act)
 
-    # Help
-    window.menus["Help"].addAction(_action(window, "shortcuts", "&Keyboard Shortcuts…", lambda: show_shortcuts(window),
-                                           ("F1",)))
+    _build_toolbar(window, show_mask, show_pred)
 
-    # Toolbar
+
+def add_model_actions(window: MainWindow) -> None:
+    """The Model menu: the training panel's commands."""
+    panel, m = window.training_panel, window.menus["Model"]
+    for name, text, keys, slot in (
+            ("train", "&Train", ("Ctrl+Shift+T",), panel.start_training),
+            ("stop_training", "&Stop Training", (), panel.stop_training),
+            ("accept_unlabeled", "&Accept Prediction (unlabeled pixels only)", ("Ctrl+Shift+A",),
+             lambda: panel.accept_prediction("unlabeled")),
+            ("accept_all", "Accept Prediction (&everywhere)", ("Ctrl+Alt+Shift+A",),
+             lambda: panel.accept_prediction("all")),
+            ("predict_current", "&Predict Current Image", (), panel.predict_current),
+            ("predict_all", "Predict A&ll Images", ("Ctrl+Shift+P",), panel.predict_all)):
+        m.addAction(_action(window, name, text, slot, keys))
+    panel.runningChanged.connect(lambda running: (window.actions_by_name["train"].setEnabled(not running),
+                                                  window.actions_by_name["stop_training"].setEnabled(running)))
+    window.actions_by_name["stop_training"].setEnabled(False)
+
+
+def add_help_actions(window: MainWindow, show_about: Callable[[], None], open_log: Callable[[], None]) -> None:
+    m = window.menus["Help"]
+    m.addAction(_action(window, "shortcuts", "&Keyboard Shortcuts…", lambda: show_shortcuts(window), ("F1",)))
+    m.addSeparator()
+    m.addAction(_action(window, "open_log_folder", "Open &Log Folder", open_log))
+    about = _action(window, "about", "&About segstudio", show_about)
+    about.setMenuRole(QAction.MenuRole.AboutRole)
+    m.addAction(about)
+
+
+def _build_toolbar(window: MainWindow, show_mask: QAction, show_pred: QAction) -> None:
     tb = QToolBar("Main toolbar", window)
     tb.setObjectName("toolbar_main")
     tb.setMovable(False)
     tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-    tb.setIconSize(tb.iconSize().expandedTo(tb.iconSize()))
     a = window.actions_by_name
     for name in ("open", "save", None, "undo", "redo", None, "previous_image", "next_image", None,
                  "zoom_in", "zoom_out", "zoom_fit", "zoom_actual", None):
@@ -134,17 +167,25 @@ def build_actions(window: "MainWindow") -> None:
     tb.addWidget(_label("Size "))
     tb.addWidget(window.brush_spin)
     tb.addSeparator()
-    window.opacity_slider = QSlider(Qt.Orientation.Horizontal)
-    window.opacity_slider.setRange(0, 100)
-    window.opacity_slider.setFixedWidth(90)
-    window.opacity_slider.setToolTip("Mask opacity")
-    window.opacity_slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    tb.addWidget(_label("Opacity "))
+    window.opacity_slider = _slider("Mask opacity")
+    tb.addWidget(_label("Mask "))
     tb.addWidget(window.opacity_slider)
     tb.addAction(show_mask)
+    window.prediction_opacity_slider = _slider("Prediction opacity")
+    tb.addWidget(_label("Prediction "))
+    tb.addWidget(window.prediction_opacity_slider)
     tb.addAction(show_pred)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
     window.toolbar = tb
+
+
+def _slider(tip: str) -> QSlider:
+    slider = QSlider(Qt.Orientation.Horizontal)
+    slider.setRange(0, 100)
+    slider.setFixedWidth(80)
+    slider.setToolTip(tip)
+    slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return slider
 
 
 def _label(text: str) -> QWidget:
@@ -153,23 +194,22 @@ def _label(text: str) -> QWidget:
     return label
 
 
-def shortcut_table(window: "MainWindow") -> list[tuple[str, str]]:
-    """(action, keys) for every action with a shortcut, in menu order."""
+def shortcut_table(window: MainWindow) -> list[tuple[str, str]]:
+    """(action, keys) for every action with a shortcut, in the order they were made, then the canvas keys."""
     rows = []
     for act in window.actions_by_name.values():
         keys = " / ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts())
         if keys:
             rows.append((act.text().replace("&", "").rstrip("…"), keys))
-    return rows
+    return rows + list(CANVAS_KEYS)
 
 
-def show_shortcuts(window: "MainWindow") -> None:
-    """A non-modal list of the keyboard shortcuts (canvas keys included)."""
+def show_shortcuts(window: MainWindow) -> None:
+    """A non-modal list of every keyboard shortcut (generated from the actions)."""
     from PySide6.QtWidgets import QMessageBox
 
-    rows = shortcut_table(window) + [("Brush size", "[ / ]"), ("Pan", "Space + drag, middle button"),
-                                     ("Zoom at cursor", "mouse wheel"), ("Close / cancel polygon", "Enter / Esc")]
-    html = "<table cellspacing=6>" + "".join(f"<tr><td>{a}</td><td><b>{k}</b></td></tr>" for a, k in rows) + "</table>"
+    html = "<table cellspacing=6>" + "".join(f"<tr><td>{a}</td><td><b>{k}</b></td></tr>"
+                                             for a, k in shortcut_table(window)) + "</table>"
     box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", html, QMessageBox.StandardButton.Close, window)
     box.setWindowModality(Qt.WindowModality.NonModal)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)

@@ -1,71 +1,82 @@
-"""The main window: image browser, canvas, classes and training docks; saving, undo, recovery."""
+"""The main window: it builds the views of the session (browser, canvas, classes and training docks),
+wires the session's events to them and forwards the user's actions to the session.
+
+The state lives in :class:`segstudio.session.Session`; every background job runs on one
+:class:`~segstudio.gui.jobs.JobRunner`; errors go through one :class:`~segstudio.gui.errors.ErrorReporter`
+(status bar, non-modal box, log) and questions through :class:`~segstudio.gui.questions.Questions`.
+``MainWindow.open_project(path)`` is the entry point File › Open, drops, the recent list and tests use.
+"""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (
-    QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox, QVBoxLayout, QWidget,
-)
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMenu, QVBoxLayout, QWidget
 
-from segstudio.core.classes import IGNORE_INDEX
-from segstudio.core.errors import MaskNeedsMappingError, SegstudioError
+from segstudio.core.errors import SaveError, SegstudioError
 from segstudio.gui import settings as app_settings
 from segstudio.gui.autosave import AutoSaver
 from segstudio.gui.canvas.canvas_view import CanvasView
-from segstudio.gui.class_panel import ClassPanel
-from segstudio.gui.documents import DocumentStore
+from segstudio.gui.class_panel import ClassPanel, class_label
+from segstudio.gui.cursor_readout import CursorReadout
+from segstudio.gui.drops import DropHandler
+from segstudio.gui.errors import ErrorReporter, forget_reporter, install_excepthook
 from segstudio.gui.image_browser import ImageBrowser
-from segstudio.gui.image_cache import ImageCache
-from segstudio.gui.main_actions import MENU_NAMES, build_actions
-from segstudio.gui.recovery import INTERVAL_MS, RecoveryJournal
+from segstudio.gui.image_switcher import ImageSwitcher
+from segstudio.gui.jobs import JobRunner
+from segstudio.gui.main_actions import MENU_NAMES, add_help_actions, add_model_actions, build_actions
+from segstudio.gui.questions import Questions
 from segstudio.gui.recovery_banner import RecoveryBanner
 from segstudio.gui.status_bar import StatusBar
-from segstudio.gui.window_classes import ClassesMixin
-from segstudio.gui.window_images import ImagesMixin
-from segstudio.gui.window_predictions import PredictionsMixin
-from segstudio.gui.window_saving import SavingMixin
+from segstudio.gui.training.panel import TrainingPanel
+from segstudio.gui.window_settings import restore_layout, restore_tool_settings, save_window_settings
+from segstudio.session import Session
 
-if TYPE_CHECKING:  # numpy, Pillow and OpenCV are imported when the first project opens (fast startup)
-    import numpy as np
-
+if TYPE_CHECKING:
     from segstudio.core.image_io import LoadedImage
+    from segstudio.core.mask_document import MaskDocument
     from segstudio.core.project import Project
+    from segstudio.gui.import_export import ImportExportController
+
+log = logging.getLogger(__name__)
 
 
-class MainWindow(ImagesMixin, SavingMixin, ClassesMixin, PredictionsMixin, QMainWindow):
-    """The annotation window (see GUI_API.md for the contract other parts rely on)."""
+class MainWindow(QMainWindow):
+    """The annotation window; see the module docstring."""
 
     projectOpened = Signal(object)
     currentImageChanged = Signal(str)
     maskSaved = Signal(str)
     classesChanged = Signal()
-    errorReported = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None, *, defer_extensions: bool = False) -> None:
-        """``defer_extensions``: leave the File > Import/Export menus (whose formats code pulls in numpy and
-        Pillow) to :meth:`install_deferred_extensions`, called by ``run_app`` once the window is on screen."""
+    def __init__(self, parent: QWidget | None = None, *, session: Session | None = None,
+                 runner: JobRunner | None = None, defer_import_export: bool = False) -> None:
+        """``defer_import_export``: build the File › Import/Export menus (whose format code pulls in numpy and
+        Pillow) only in :meth:`finish_startup`, which ``start_app`` calls once the window is on screen."""
         super().__init__(parent)
         self.setObjectName("segstudio_main_window")
-        self.setWindowTitle("segstudio")
-        self.project: Project | None = None
-        self.current_image_id: str | None = None
-        self.current_image: LoadedImage | None = None
-        self.documents = DocumentStore()
-        self.predictions: OrderedDict[str, tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
-        self.image_cache = ImageCache()
-        self.journal: RecoveryJournal | None = None
-        self.last_error: str | None = None
-        self.show_error_dialogs = True
-        self._error_box: QMessageBox | None = None
+        self.setWindowTitle("segstudio[*]")
+        from segstudio.gui.about_dialog import set_app_identity
+
+        set_app_identity()
+        self.session = session or Session()
+        self.runner = runner or JobRunner(parent=self)
+        self.questions = Questions(self)
         self.actions_by_name: dict = {}
         self.menus: dict[str, QMenu] = {}
+        self.import_export: ImportExportController | None = None
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        self.errors = ErrorReporter(self.status, self)
+        install_excepthook(self.errors)
+        self.runner.jobFailed.connect(lambda key, message, trace: self.errors.report(
+            f"A background task failed ({key}): {message}", trace))
 
-        self.canvas = CanvasView(self)
+        self.canvas = CanvasView(self.runner, self)
         self.recovery_banner = RecoveryBanner(self)
         central = QWidget(self)
         layout = QVBoxLayout(central)
@@ -75,57 +86,49 @@ class MainWindow(ImagesMixin, SavingMixin, ClassesMixin, PredictionsMixin, QMain
         layout.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
 
-        self.browser = ImageBrowser(self)
-        self.class_panel = ClassPanel(self)
+        self.browser = ImageBrowser(self.session, self.runner, self)
+        self.class_panel = ClassPanel(self.session, self.questions, self.errors, self)
+        self.switcher = ImageSwitcher(self.session, self.runner, self.errors, self.questions, self.status,
+                                      lambda image_id: [self.browser.neighbour(image_id, s) for s in (1, -1)], self)
+        self.autosaver = AutoSaver(self.session, self.errors, parent=self)
+        self.readout = CursorReadout(self.session, self.canvas, self.status)
+        self.training_panel = TrainingPanel(self.session, self.runner, self.errors, self.autosaver.save_now, self)
         self.browser_dock = self._dock("Images", "dock_images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.classes_dock = self._dock("Classes", "dock_classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.training_dock = self._dock("Training", "dock_training", QWidget(), Qt.DockWidgetArea.RightDockWidgetArea)
-        self.status = StatusBar(self)
-        self.setStatusBar(self.status)
+        self.training_dock = self._dock("Training", "dock_training", self.training_panel,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
         build_actions(self)
+        add_model_actions(self)
+        add_help_actions(self, self.show_about, self._open_log_folder)
         for dock in (self.browser_dock, self.classes_dock, self.training_dock):
             self.docks_menu.addAction(dock.toggleViewAction())
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.resize(1400, 880)
-
-        self.autosaver = AutoSaver(self._autosave, parent=self)
-        self.journal_timer = QTimer(self, interval=INTERVAL_MS)
-        self.journal_timer.timeout.connect(self.write_journal)
-        self.journal_timer.start()
-        self._init_image_loading()
         self._connect()
-        self._restore_tool_settings()
+        restore_tool_settings(self)
+        self.drops = DropHandler(self.add_images, self.open_project, self.errors, self)
         self.setAcceptDrops(True)
-        self.canvas.viewport().installEventFilter(self)  # files dropped on the image land here too
+        self.installEventFilter(self.drops)
+        self.canvas.viewport().installEventFilter(self.drops)  # files dropped on the image land here too
         self._update_actions()
-
-        try:
-            from segstudio.gui.training.panel import install_training_panel
-            install_training_panel(self)
-        except ImportError:
-            pass
-        self._extensions_pending = True
-        if not defer_extensions:
-            self.install_deferred_extensions()
-        try:
-            from segstudio.gui.about_dialog import install_about
-            install_about(self)
-        except ImportError:
-            pass
+        if not defer_import_export:
+            self.finish_startup()
         self.resizeDocks([self.browser_dock, self.classes_dock], [285, 390], Qt.Orientation.Horizontal)
         self.resizeDocks([self.classes_dock, self.training_dock], [170, 600], Qt.Orientation.Vertical)
-        self._restore_layout()
+        restore_layout(self)
 
-    def install_deferred_extensions(self) -> None:
-        """Install the File > Import/Export menus (once); see ``defer_extensions``."""
-        if not self._extensions_pending:
+    def finish_startup(self) -> None:
+        """Build the File › Import/Export menus (once); see ``defer_import_export``."""
+        if self.import_export is not None:
             return
-        self._extensions_pending = False
-        try:
-            from segstudio.gui.import_export import install_import_export
-            install_import_export(self)
-        except ImportError:
-            pass
+        from segstudio.gui.import_export import ImportExportController, build_menus
+
+        self.import_export = ImportExportController(self.session, self.runner, self.errors, self.questions,
+                                                    self.save_now, self.reload_project, self)
+        self.import_export.show_dialogs = self.errors.show_dialogs
+        self.import_menu, self.export_menu = build_menus(self.import_export, self.menus["File"])
+        self.menus["File"].insertMenu(self.file_quit_separator, self.import_menu)
+        self.menus["File"].insertMenu(self.file_quit_separator, self.export_menu)
 
     # ================================================================ construction helpers
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -138,86 +141,69 @@ class MainWindow(ImagesMixin, SavingMixin, ClassesMixin, PredictionsMixin, QMain
         return dock
 
     def _connect(self) -> None:
-        c = self.canvas
-        c.cursorMoved.connect(self._on_cursor)
-        c.editFinished.connect(self._on_edit_finished)
+        c, ev = self.canvas, self.session.events
+        c.editFinished.connect(self.session.note_edit)
         c.classPicked.connect(self.select_class)
         c.toolChanged.connect(self._on_tool_changed)
         c.brushSizeChanged.connect(self._on_brush_size)
         c.zoomChanged.connect(self.status.show_zoom)
         self.browser.imageActivated.connect(self.show_image)
-        self.class_panel.currentClassChanged.connect(self.canvas.set_current_class)
-        self.class_panel.addRequested.connect(self.add_class)
-        self.class_panel.renameRequested.connect(self.rename_class)
-        self.class_panel.recolorRequested.connect(self.recolor_class)
-        self.class_panel.deleteRequested.connect(lambda cid, to: self.delete_class(cid, None if to < 0 else to))
+        self.class_panel.currentClassChanged.connect(c.set_current_class)
         self.brush_spin.valueChanged.connect(self._set_brush_size)
-        self.opacity_slider.valueChanged.connect(lambda v: self.canvas.set_mask_opacity(v / 100.0))
+        self.opacity_slider.valueChanged.connect(lambda v: c.set_mask_opacity(v / 100.0))
+        self.prediction_opacity_slider.valueChanged.connect(lambda v: c.set_prediction_opacity(v / 100.0))
         self.recovery_banner.restoreClicked.connect(self.restore_recovery)
         self.recovery_banner.discardClicked.connect(self.discard_recovery)
+        ev.connect("project_changed", self._on_project_changed)
+        ev.connect("image_changed", self._on_image_changed)
+        ev.connect("document_edited", lambda _image_id: self._after_edit())
+        ev.connect("dirty_changed", self.setWindowModified)
+        ev.connect("mask_saved", lambda image_id, _status: self.maskSaved.emit(image_id))
+        ev.connect("classes_changed", self._on_classes_changed)
+        ev.connect("prediction_changed", self._on_prediction_changed)
+        ev.connect("recovery_available", self.recovery_banner.offer)
 
     def menu(self, name: str) -> QMenu:
-        """One of the menus "File", "Edit", "View", "Tools", "Model", "Help" (others may add actions)."""
+        """One of the menus "File", "Edit", "View", "Tools", "Model", "Help"."""
         if name not in self.menus:
             raise KeyError(f"no menu {name!r}; menus are {', '.join(MENU_NAMES)}")
         return self.menus[name]
 
-    # ================================================================ errors and questions
-    def report_error(self, message: str) -> None:
-        """Show an error without blocking: status bar, ``last_error``, ``errorReported`` and a non-modal box."""
-        self.last_error = message
-        self.status.show_error(message)
-        self.errorReported.emit(message)
-        if self._error_box_visible():
-            self._error_box.setText(message)
-        elif self.show_error_dialogs:
-            box = QMessageBox(QMessageBox.Icon.Warning, "segstudio", message, QMessageBox.StandardButton.Ok, self)
-            box.setWindowModality(Qt.WindowModality.NonModal)
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
-            box.destroyed.connect(self._forget_error_box)
-            box.show()
-            self._error_box = box
+    # ================================================================ the session's state, for callers
+    @property
+    def project(self) -> Project | None:
+        return self.session.project
 
-    def _forget_error_box(self, *_args) -> None:
-        self._error_box = None
+    @property
+    def current_image_id(self) -> str | None:
+        return self.session.current_id
 
-    def _error_box_visible(self) -> bool:
-        try:
-            return self._error_box is not None and self._error_box.isVisible()
-        except RuntimeError:  # deleted on close
-            self._error_box = None
-            return False
+    @property
+    def current_image(self) -> LoadedImage | None:
+        return self.session.current_image
 
-    def clear_error(self) -> None:
-        self.last_error = None
-        self.status.clear_error()
+    def current_document(self) -> MaskDocument | None:
+        return self.session.current_document
 
-    def confirm(self, title: str, text: str) -> bool:
-        """Ask a yes/no question (tests replace this method)."""
-        answer = QMessageBox.question(self, title, text)
-        return answer == QMessageBox.StandardButton.Yes
+    @property
+    def image_loading(self) -> bool:
+        """True while the current image is being decoded in the background (nothing shown, no painting)."""
+        return self.switcher.busy
 
-    def ask_unsaved_on_close(self, message: str) -> str:
-        """Saving failed while closing: "retry", "quit" (edits stay in the recovery journal) or "cancel"."""
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes", message, parent=self)
-        retry = box.addButton("Try Again", QMessageBox.ButtonRole.AcceptRole)
-        quit_ = box.addButton("Quit (keep edits for recovery)", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        if box.clickedButton() is retry:
-            return "retry"
-        return "quit" if box.clickedButton() is quit_ else "cancel"
+    @property
+    def last_error(self) -> str | None:
+        return self.errors.last_error
 
-    def ask_value_map(self, error: MaskNeedsMappingError) -> str | None:
-        """Ask how a foreign mask's values map to classes, e.g. '0:0,255:1'."""
-        values = ", ".join(str(v) for v in error.values[:12])
-        text, ok = QInputDialog.getText(
-            self, "Mask needs a value mapping",
-            f"{error.path.name} was not written by segstudio (values {values}).\n"
-            "Map each value to a class id (value:class, comma separated; unmapped values become unlabeled):",
-            text=",".join(f"{v}:{min(i, len(self.project.classes) - 1) if self.project else i}"
-                          for i, v in enumerate(error.values[:12])))
-        return text.strip() if ok and text.strip() else None
+    @property
+    def show_error_dialogs(self) -> bool:
+        """Whether errors and import/export results also open a message box (tests turn it off)."""
+        return self.errors.show_dialogs
+
+    @show_error_dialogs.setter
+    def show_error_dialogs(self, on: bool) -> None:
+        self.errors.show_dialogs = bool(on)
+        if self.import_export is not None:
+            self.import_export.show_dialogs = bool(on)
 
     # ================================================================ projects
     def open_dialog(self) -> None:
@@ -247,29 +233,58 @@ class MainWindow(ImagesMixin, SavingMixin, ClassesMixin, PredictionsMixin, QMain
             self.recent_menu.addAction("(none)").setEnabled(False)
 
     def open_project(self, path: str | Path) -> bool:
-        """Open a project or a plain folder of images; False (and an error shown) when it cannot be opened."""
+        """Open a project or a plain folder of images; False (and an error shown) when it cannot be opened
+        or the user keeps the current one because its edits could not be saved."""
         from segstudio.core.project import Project
 
         try:
-            project = Project.open(path)
+            Project.open(path)  # a folder that cannot be opened is refused before anything is left
         except SegstudioError as exc:
-            self.report_error(str(exc))
+            self.errors.report(str(exc))
             return False
-        if not self._leave_project():
+        keep = self._save_or_ask()
+        if keep is None:
             return False
-        self.project = project
-        self.documents.clear()
-        self.predictions.clear()
-        self.image_cache.clear()
-        self.current_image_id = None
-        self.current_image = None
+        try:
+            self.session.open_project(path, keep_unsaved=keep)
+        except SegstudioError as exc:
+            self.errors.report(str(exc))
+            return False
+        return True
+
+    def reload_project(self) -> bool:
+        """Re-read the open project (after an import), staying on the current image when it still exists."""
+        if self.project is None:
+            return False
+        current = self.current_image_id
+        ok = self.open_project(self.project.root)
+        if ok and current in self.session.image_ids:
+            self.show_image(current)
+        return ok
+
+    def _save_or_ask(self) -> bool | None:
+        """Save every edit; while that fails ask: retry, leave (edits kept for recovery: True) or cancel (None).
+        False when everything was saved."""
+        while True:
+            failures = self.session.save_all()
+            if not failures:
+                return False
+            choice = self.questions.unsaved_on_close(f"{failures[0][1]}\n\nYour edits could not be saved.")
+            if choice == "cancel":
+                return None
+            if choice == "quit":
+                self.session.write_journal(force=True)
+                return True
+
+    def _on_project_changed(self, project: Project | None) -> None:
         self.canvas.set_image(None, None)
-        self.browser.set_project(project)
-        self._refresh_classes(emit=False)
-        self.journal = RecoveryJournal(project.root)
-        self._offer_recovery()
+        self.recovery_banner.hide()
+        self.errors.clear()
+        if project is None:
+            self._update_title()
+            return
         app_settings.add_recent_project(project.root)
-        self.clear_error()
+        self.canvas.set_class_colors(project.colors)
         first = self.browser.neighbour(None, 1)
         if first is not None:
             self.show_image(first)
@@ -277,34 +292,134 @@ class MainWindow(ImagesMixin, SavingMixin, ClassesMixin, PredictionsMixin, QMain
             self._update_title()
             self.status.show_index(-1, 0)
         self.projectOpened.emit(project)
-        return True
 
-    def _leave_project(self) -> bool:
-        """Save everything before another project replaces this one; False if the user cancels."""
+    def restore_recovery(self) -> int:
+        """Put the edits a crash left behind back into their masks (one undo step each) and save them."""
+        restored = self.session.restore_recovery()
+        self.recovery_banner.hide()
+        self.status.showMessage(f"Restored unsaved edits of {restored} image{'s' if restored != 1 else ''}", 5000)
+        return restored
+
+    def discard_recovery(self) -> None:
+        self.session.discard_recovery()
+        self.recovery_banner.hide()
+
+    # ================================================================ images
+    def show_image(self, image_id: str) -> None:
+        """Make ``image_id`` the current image (saving the one being left). A large image that is not decoded
+        yet loads in the background; ``currentImageChanged`` follows once it is really shown."""
+        self.switcher.show(image_id)
+
+    def next_image(self) -> None:
+        target = self.browser.neighbour(self.current_image_id, 1)
+        if target is None:
+            self.status.showMessage("This is the last image", 2000)
+        else:
+            self.show_image(target)
+
+    def previous_image(self) -> None:
+        target = self.browser.neighbour(self.current_image_id, -1)
+        if target is None:
+            self.status.showMessage("This is the first image", 2000)
+        else:
+            self.show_image(target)
+
+    def _on_image_changed(self, image_id: str | None) -> None:
+        session = self.session
+        self.canvas.set_image(session.current_image, session.current_document)
+        self._show_prediction()
+        self.status.show_index(self.browser.model.row_of(image_id) if image_id else -1, self.browser.model.rowCount())
+        self._update_title()
+        self._update_actions()
+        self._refresh_cursor()
+        if image_id and not self.switcher.busy:  # shown (or failed to open), not still being decoded
+            self.currentImageChanged.emit(image_id)
+
+    def add_images(self, files: list) -> list[str]:
+        """Copy image files into the project; they appear in the browser at once. Returns their ids."""
         if self.project is None:
-            return True
-        if not self._save_all_or_ask():
-            return False
-        if self.journal is not None:
-            self.journal.close()
-        return True
+            return []
+        try:
+            result = self.session.add_images(files)
+        except SegstudioError as exc:
+            self.errors.report(str(exc))
+            return []
+        self.status.showMessage(result.summary()[:1].upper() + result.summary()[1:], 6000)
+        if result.added:
+            self.show_image(result.added[0])
+        elif result.already_there:
+            self.show_image(result.already_there[0])
+        return result.added
 
-    def _save_all_or_ask(self) -> bool:
-        """Save every edit; while that fails ask (retry / quit keeping the recovery journal / cancel).
-        False when the user cancels."""
-        while not self.save_now():
-            choice = self.ask_unsaved_on_close(f"{self.last_error}\n\nYour edits could not be saved.")
-            if choice == "cancel":
-                return False
-            if choice == "quit":
-                self.write_journal(force=True)
-                break
-        return True
+    # ================================================================ editing
+    def save_now(self) -> bool:
+        """Save every edited mask now; False (error shown, edits kept) if any save failed."""
+        return self.autosaver.save_now()
 
-    # ================================================================ view and tools
+    def undo(self) -> None:
+        self.session.undo()
+
+    def redo(self) -> None:
+        self.session.redo()
+
+    def _after_edit(self) -> None:
+        self._update_actions()
+        self._refresh_cursor()
+
     def set_tool(self, name: str) -> None:
         self.canvas.set_tool(name)
 
+    def select_class(self, class_id: int) -> None:
+        """Make ``class_id`` the painting class (keys 0-9, picker tool, class list)."""
+        project = self.project
+        if project is not None and self.class_panel.set_current_class(class_id):
+            self.status.showMessage(class_label(class_id, project.classes[class_id].name), 1500)
+
+    def current_class(self) -> int:
+        return self.class_panel.current_class()
+
+    def accept_prediction(self, mode: str = "unlabeled") -> bool:
+        return self.training_panel.accept_prediction(mode)
+
+    def _on_classes_changed(self) -> None:
+        if self.project is not None:
+            self.canvas.set_class_colors(self.project.colors)
+        self._refresh_cursor()
+        self.classesChanged.emit()
+
+    # ================================================================ predictions
+    def set_prediction(self, image_id: str, mask, confidence=None) -> bool:
+        """Keep a model prediction for an image of the open project (shown at once when it is the current one)."""
+        return self.session.set_prediction(image_id, mask, confidence)
+
+    def set_uncertainty(self, image_id: str, value: float) -> None:
+        self.session.set_uncertainty(image_id, value)
+
+    def _on_prediction_changed(self, image_id: str) -> None:
+        if image_id == self.current_image_id:
+            self._show_prediction()
+
+    def _show_prediction(self) -> None:
+        image, pred = self.current_image, self.session.prediction()
+        if image is not None and pred is not None and pred.mask.shape == image.shape:
+            self.canvas.set_prediction(pred.mask, pred.confidence)
+        self._refresh_cursor()
+
+    # ================================================================ status bar and title
+    def _refresh_cursor(self) -> None:
+        self.readout.refresh()
+
+    def _update_actions(self) -> None:
+        doc = self.current_document()
+        self.actions_by_name["undo"].setEnabled(bool(doc and doc.can_undo))
+        self.actions_by_name["redo"].setEnabled(bool(doc and doc.can_redo))
+
+    def _update_title(self) -> None:
+        parts = [p for p in (self.current_image_id, self.project.name if self.project else None) if p]
+        self.setWindowTitle(" — ".join(parts + ["segstudio[*]"]))
+        self.setWindowModified(self.session.dirty)
+
+    # ================================================================ view and tools
     def _on_tool_changed(self, name: str) -> None:
         act = self.actions_by_name.get(f"tool_{name}")
         if act is not None and not act.isChecked():
@@ -320,146 +435,46 @@ class MainWindow(ImagesMixin, SavingMixin, ClassesMixin, PredictionsMixin, QMain
             self.brush_spin.setValue(size)
             self.brush_spin.blockSignals(False)
 
-    def set_mask_visible(self, on: bool) -> None:
-        self.canvas.set_mask_visible(on)
+    # ================================================================ help
+    def show_about(self) -> None:
+        from segstudio.gui.about_dialog import AboutDialog
 
-    def set_prediction_visible(self, on: bool) -> None:
-        self.canvas.set_prediction_visible(on)
+        dialog = AboutDialog(self.runner, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.about_dialog = dialog
+        dialog.show()
 
-    def _on_cursor(self, x: int, y: int) -> None:
-        image, doc = self.current_image, self.current_document()
-        if image is None or x < 0:
-            self.status.show_cursor(-1, -1, None, None)
-            return
-        name = None
-        if doc is not None and 0 <= y < doc.shape[0] and 0 <= x < doc.shape[1]:
-            cid = int(doc.mask[y, x])
-            if cid == IGNORE_INDEX:
-                name = "unlabeled"
-            elif self.project is not None and cid < self.project.num_classes:
-                name = self.project.classes[cid].name
-            else:
-                name = f"class {cid}"
-        self.status.show_cursor(x, y, image.raw_value(x, y), name)
+    def _open_log_folder(self) -> None:
+        from segstudio.gui.about_dialog import open_log_folder
 
-    def _update_actions(self) -> None:
-        doc = self.current_document()
-        self.actions_by_name["undo"].setEnabled(bool(doc and doc.can_undo))
-        self.actions_by_name["redo"].setEnabled(bool(doc and doc.can_redo))
-
-    def _update_title(self) -> None:
-        parts = []
-        if self.current_image_id:
-            parts.append(self.current_image_id)
-        if self.project is not None:
-            parts.append(self.project.name)
-        dirty = any(True for _ in self.documents.dirty_items())
-        self.setWindowTitle(" — ".join(parts + ["segstudio"]) + ("  •" if dirty else ""))
-
-    # ================================================================ drag and drop
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt API
-        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
-        if any(u.isLocalFile() for u in urls):
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    dragMoveEvent = dragEnterEvent
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt API
-        from segstudio.core.image_io import IMAGE_EXTENSIONS, is_image_file
-
-        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        files = [p for p in paths if p.is_file() and is_image_file(p)]
-        folders = [p for p in paths if p.is_dir()]
-        event.acceptProposedAction()
-        if files:
-            self.add_images(files)
-        elif folders:
-            self.open_project(folders[0])
-        else:
-            self.report_error("nothing to open: drop a folder or image files "
-                              f"({', '.join(IMAGE_EXTENSIONS)})")
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
-        if watched is self.canvas.viewport():
-            kind = event.type()
-            if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
-                self.dragEnterEvent(event)
-                return event.isAccepted()
-            if kind == QEvent.Type.Drop:
-                self.dropEvent(event)
-                return True
-        return super().eventFilter(watched, event)
-
-    def add_images(self, files: list) -> list[str]:
-        """Copy image files into the project; they appear in the browser at once. Returns their ids."""
-        if self.project is None:
-            return []
-        try:
-            added = self.project.add_images(files)
-        except (SegstudioError, OSError) as exc:
-            self.report_error(f"cannot add images: {exc}")
-            return []
-        ids = [self.project.image_id(p) for p in added]
-        self.browser.model.add_images(ids)
-        if ids:
-            self.status.showMessage(f"Added {len(ids)} image(s) to the project", 4000)
-            self.show_image(ids[0])
-        return ids
+        open_log_folder()
 
     # ================================================================ settings and closing
-    def _restore_tool_settings(self) -> None:
-        r = app_settings.read_value
-        self.canvas.brush_size = r("tools/brush_size", self.canvas.brush_size, int)  # the canvas clamps both
-        self.brush_spin.setValue(self.canvas.brush_size)
-        self.canvas.wand_tolerance = r("tools/wand_tolerance", self.canvas.wand_tolerance, int)
-        opacity = max(0.0, min(1.0, r("tools/mask_opacity", 0.5, float)))
-        self.opacity_slider.setValue(round(opacity * 100))
-        self.canvas.set_mask_opacity(opacity)
-        tool = r("tools/tool", "brush", str)
-        if f"tool_{tool}" in self.actions_by_name:
-            self.actions_by_name[f"tool_{tool}"].setChecked(True)
-            self.canvas.set_tool(tool)
-        self.actions_by_name["show_mask"].setChecked(r("tools/mask_visible", True, bool))
-        self.actions_by_name["show_prediction"].setChecked(r("tools/prediction_visible", True, bool))
-
-    def _restore_layout(self) -> None:
-        geometry = app_settings.read_value("window/geometry", None)
-        state = app_settings.read_value("window/state", None)
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
-
     def save_settings(self) -> None:
-        app_settings.write_values({
-            "window/geometry": self.saveGeometry(),
-            "window/state": self.saveState(),
-            "tools/tool": self.canvas.tool,
-            "tools/brush_size": int(self.canvas.brush_size),
-            "tools/wand_tolerance": int(self.canvas.wand_tolerance),
-            "tools/mask_opacity": self.opacity_slider.value() / 100.0,
-            "tools/mask_visible": self.actions_by_name["show_mask"].isChecked(),
-            "tools/prediction_visible": self.actions_by_name["show_prediction"].isChecked(),
-        })
+        save_window_settings(self)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt API
-        """Save every edit; if that fails ask (retry / quit keeping the recovery journal / cancel)."""
+        """Ask while training; save every edit (if that fails ask: retry / leave keeping them for recovery /
+        cancel); then stop every background job and join the threads."""
         doc = self.current_document()
         if doc is not None and doc.in_edit:
             doc.end_edit()
-        if not self._save_all_or_ask():
+        if not self.training_panel.may_close():
+            event.ignore()
+            return
+        keep = self._save_or_ask()
+        if keep is None:
             event.ignore()
             return
         self.autosaver.stop()
-        self.journal_timer.stop()
         self.save_settings()
-        if self.journal is not None:
-            self.journal.close()
-        self.image_cache.clear()
-        self.browser.model.loader.new_generation()
-        self.browser.model.loader.wait(3000)
-        if self._error_box_visible():
-            self._error_box.close()
+        try:
+            self.session.close_project(keep_unsaved=True)
+        except SaveError:  # pragma: no cover - keep_unsaved never raises it
+            pass
+        self.training_panel.shutdown()
+        if not self.runner.shutdown(15.0):
+            log.warning("some background work did not stop within 15 s")
+        self.errors.close_box()
+        forget_reporter(self.errors)
         super().closeEvent(event)

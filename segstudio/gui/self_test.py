@@ -3,7 +3,8 @@
 Proves that an installed or packaged app works end to end: Qt shows the window on the demo
 project, the engine (torch) trains one tiny epoch and predicts one image in a worker thread (the
 GUI thread keeps processing events meanwhile), and the prediction is shown on the canvas. Prints
-one line — ``self-test ok: ...`` or ``self-test FAILED: ...`` — and returns the exit status.
+one line — ``self-test ok: ...`` or ``self-test FAILED: ...`` — and returns the exit status. The engine
+work runs on the window's job runner, as a training from the panel does.
 """
 
 from __future__ import annotations
@@ -11,14 +12,12 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-import threading
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEventLoop
 from PySide6.QtWidgets import QApplication
 
 log = logging.getLogger(__name__)
@@ -98,18 +97,6 @@ def _engine_work(project_root: Path, image_path: Path, run_dir: Path, result: _E
         result.details = traceback.format_exc()
 
 
-def _wait(app: QApplication, thread: threading.Thread, timeout_s: float) -> bool:
-    """Keep the GUI responsive while ``thread`` runs; False on timeout."""
-    deadline = time.monotonic() + timeout_s
-    while thread.is_alive():
-        if time.monotonic() > deadline:
-            return False
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        thread.join(0.02)
-    app.processEvents()
-    return True
-
-
 class SelfTestError(RuntimeError):
     """A self-test step failed; the message says which."""
 
@@ -138,7 +125,7 @@ def _run(window, timeout_s: float) -> str:
     demo = Path(ensure_demo_project()).resolve()
     if window.project is None or Path(window.project.root).resolve() != demo:
         if not window.open_project(demo):
-            raise SelfTestError(f"cannot open the demo project {demo}: {getattr(window, 'last_error', '')}")
+            raise SelfTestError(f"cannot open the demo project {demo}: {window.last_error}")
     project = window.project
     image_id = _pick_image(project)
     window.show_image(image_id)
@@ -149,19 +136,19 @@ def _run(window, timeout_s: float) -> str:
     run_dir = Path(tempfile.mkdtemp(prefix="segstudio-selftest-")) / "run"
     result = _EngineResult()
     trainer_box: list = []
-    thread = threading.Thread(target=_engine_work, name="segstudio-self-test",
-                              args=(Path(project.root), project.image_path(image_id), run_dir, result, trainer_box),
-                              daemon=True)
+    key = "self-test"
+    root, image_path = Path(project.root), project.image_path(image_id)
     try:
         log.info("self-test: training on %s, predicting %s", project.root, image_id)
-        thread.start()
-        if not _wait(app, thread, timeout_s):
+        window.runner.submit(key, lambda job: _engine_work(root, image_path, run_dir, result, trainer_box),
+                             lane="train")  # the GUI thread keeps processing events meanwhile
+        if not window.runner.wait(key, int(timeout_s * 1000)):
             for trainer in trainer_box:
                 trainer.cancel()
-            _wait(app, thread, 30)
+            window.runner.wait(key, 30000)
             raise SelfTestError(f"training and prediction took longer than {timeout_s:.0f} s")
     finally:
-        if not thread.is_alive():
+        if not window.runner.pending(key):
             shutil.rmtree(run_dir.parent, ignore_errors=True)
     if result.error:
         if result.details:
@@ -174,7 +161,7 @@ def _run(window, timeout_s: float) -> str:
 
     window.set_prediction(image_id, result.mask, result.confidence)
     app.processEvents()
-    if not getattr(window.canvas, "has_prediction", True):
+    if not window.canvas.has_prediction:
         raise SelfTestError("the prediction did not reach the canvas")
     height, width = result.mask.shape
     epochs = max(result.epochs, 1)

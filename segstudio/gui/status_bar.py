@@ -26,27 +26,32 @@ class StatusBar(QStatusBar):
         self.position_label = QLabel()
         self.value_label = QLabel()
         self.class_label = QLabel()
+        self.prediction_label = QLabel()
         self.zoom_label = QLabel()
         self.index_label = QLabel()
         for label, width in ((self.position_label, 110), (self.value_label, 150), (self.class_label, 130),
+                             (self.prediction_label, 150),
                              (self.zoom_label, 70), (self.index_label, 90)):
             label.setMinimumWidth(width)
             if label in (self.position_label, self.value_label):
                 label.setFont(mono)
         self.addWidget(self.error_label, 1)
-        for label in (self.position_label, self.value_label, self.class_label, self.zoom_label, self.index_label):
+        for label in (self.position_label, self.value_label, self.class_label, self.prediction_label,
+                      self.zoom_label, self.index_label):
             self.addPermanentWidget(label)
 
-    def show_cursor(self, x: int, y: int, value: tuple[float, ...] | None, class_name: str | None) -> None:
+    def show_cursor(self, x: int, y: int, value: tuple[float, ...] | None, class_name: str | None,
+                    prediction: str | None = None) -> None:
+        """Position, original pixel value(s), the mask's class and the predicted class under the cursor."""
         if x < 0 or y < 0:
-            self.position_label.setText("")
-            self.value_label.setText("")
-            self.class_label.setText("")
+            for label in (self.position_label, self.value_label, self.class_label, self.prediction_label):
+                label.setText("")
             return
         self.position_label.setText(f"x {x}  y {y}")
         text = format_value(value)
         self.value_label.setText(f"value {text}" if text else "")
         self.class_label.setText(class_name or "")
+        self.prediction_label.setText(prediction or "")
 
     def show_zoom(self, zoom: float) -> None:
         self.zoom_label.setText(f"{zoom * 100:.0f}%")

@@ -43,9 +43,7 @@ def dark_palette() -> QPalette:
     }
     for role, color in roles.items():
         p.setColor(role, color)
-    disabled = QColor(120, 122, 126)
-    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
-        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    _set_disabled(p, text=QColor(110, 112, 116), button=QColor(44, 46, 50), base=QColor(34, 35, 38))
     return p
 
 
@@ -67,7 +65,21 @@ def light_palette() -> QPalette:
     }
     for role, color in roles.items():
         p.setColor(role, color)
+    _set_disabled(p, text=QColor(160, 161, 165), button=QColor(226, 227, 230), base=QColor(244, 245, 247))
     return p
+
+
+def _set_disabled(p: QPalette, text: QColor, button: QColor, base: QColor) -> None:
+    """The Disabled colour group: greyed text and flatter fills, so a disabled control never looks enabled."""
+    disabled = QPalette.ColorGroup.Disabled
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText,
+                 QPalette.ColorRole.PlaceholderText):
+        p.setColor(disabled, role, text)
+    p.setColor(disabled, QPalette.ColorRole.Button, button)
+    p.setColor(disabled, QPalette.ColorRole.Base, base)
+    p.setColor(disabled, QPalette.ColorRole.Highlight, text)
+    p.setColor(disabled, QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
+    p.setColor(disabled, QPalette.ColorRole.Light, button)
 
 
 def apply_theme(app: QApplication, dark: bool | None = None) -> bool:

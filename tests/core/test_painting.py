@@ -118,6 +118,25 @@ def test_magic_wand_respects_tolerance():
         painting.magic_wand(doc2, image[:10], 2, 2, 1)
 
 
+def test_magic_wand_on_an_image_loaded_from_disk(tmp_path):
+    """The loader returns read-only arrays (OpenCV 5's floodFill refuses those unless the wand copies)."""
+    from PIL import Image
+
+    from segstudio.core.image_io import load_image
+
+    pixels = np.zeros((20, 30, 3), np.uint8)
+    pixels[:, 15:] = 200
+    Image.fromarray(pixels).save(tmp_path / "two_halves.png")
+    image = load_image(tmp_path / "two_halves.png")
+    assert not image.rgb.flags.writeable
+    doc = _doc(20, 30)
+    rect = painting.magic_wand(doc, image.rgb, 3, 3, 2, tolerance=10)
+    doc.end_edit()
+    assert rect == (0, 0, 15, 20)
+    assert (doc.mask[:, :15] == 2).all() and (doc.mask[:, 15:] == 255).all()
+    assert not image.rgb.flags.writeable and (image.rgb[:, :15] == 0).all()  # the image itself is untouched
+
+
 def test_pick_class():
     mask = np.full((5, 5), 255, np.uint8)
     mask[2, 3] = 4

@@ -11,6 +11,15 @@ from PySide6.QtTest import QTest
 from segstudio.core.demo import generate_demo_project
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_runner(qapp):
+    """The job runner of canvases made outside a window; its threads are joined at the end."""
+    from canvas_helpers import shutdown_runner, canvas_runner
+
+    yield canvas_runner()
+    shutdown_runner()
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):
     """Every test gets its own QSettings files and its own recovery folder."""
@@ -37,8 +46,8 @@ def main_window(qtbot, demo_project):
 
     window = MainWindow()
     window.show_error_dialogs = False
-    window.confirm = lambda *_a, **_k: False
-    window.ask_unsaved_on_close = lambda *_a, **_k: "quit"
+    window.questions.confirm = lambda *_a, **_k: False
+    window.questions.unsaved_on_close = lambda *_a, **_k: "quit"
     qtbot.addWidget(window)
     assert window.open_project(demo_project)
     window.resize(1100, 750)

@@ -52,14 +52,14 @@ def test_failed_save_keeps_the_edit_shows_error_and_retries(main_window, stroke,
 
     monkeypatch.setattr(type(w.project), "write_mask", failing)
     path = _paint(w, stroke, qtbot)
-    with qtbot.waitSignal(w.errorReported, timeout=4000) as blocker:
+    with qtbot.waitSignal(w.errors.reported, timeout=4000) as blocker:
         pass
     assert "No space left on device" in blocker.args[0]
     assert "sample_05.png" in w.status.error_label.text()
     doc = w.current_document()
     assert doc.dirty and doc.mask[20, 25] == 2 and not path.exists()
     w.next_image()  # leaving the image also fails: the edit stays in memory
-    assert w.documents.get("sample_05.jpg") is doc and doc.dirty
+    assert w.session.documents.get("sample_05.jpg") is doc and doc.dirty
     # the disk is fixed: the retry saves it without any user action
     monkeypatch.setattr(type(w.project), "write_mask", real_write)
     w.autosaver.retry_timer.setInterval(50)
@@ -84,13 +84,16 @@ def test_close_with_failing_save_asks_and_cancel_keeps_window(main_window, strok
     monkeypatch.setattr(type(w.project), "write_mask",
                         lambda self, image, mask: (_ for _ in ()).throw(OSError(30, "Read-only file system")))
     asked = []
-    w.ask_unsaved_on_close = lambda message: asked.append(message) or "cancel"
+    w.questions.unsaved_on_close = lambda message: asked.append(message) or "cancel"
     assert not w.close()
     assert w.isVisible() and asked and "Read-only file system" in asked[0]
     assert w.current_document().dirty and not path.exists()
-    w.ask_unsaved_on_close = lambda message: "quit"
+    w.questions.unsaved_on_close = lambda message: "quit"
+    root = w.project.root
     assert w.close()
-    journal = w.journal
+    from segstudio.session.recovery import RecoveryJournal
+
+    journal = RecoveryJournal(root)
     assert "sample_05.jpg" in journal.pending()  # kept for recovery on the next start
     assert journal.load("sample_05.jpg")[20, 25] == 2
 
@@ -112,7 +115,7 @@ def test_recent_projects_and_tool_settings_persist(main_window, qtbot, tmp_path)
     assert app_settings.last_project() == root
     w2.populate_recent_menu()
     assert [a.text() for a in w2.recent_menu.actions()][0] == root
-    w2.ask_unsaved_on_close = lambda *_a: "quit"
+    w2.questions.unsaved_on_close = lambda *_a: "quit"
     w2.close()
 
 
@@ -132,19 +135,19 @@ def test_bad_project_falls_back_to_demo(qtbot, tmp_path):
 
 def test_huge_image_asks_before_loading(main_window, monkeypatch):
     import segstudio.core.image_io as image_io
-    from segstudio.gui import image_cache as cache_module
+    from segstudio.session import image_cache as cache_module
 
     w = main_window
     real = image_io.load_image
-    w.image_cache.clear()
+    w.session.image_cache.clear()
     monkeypatch.setattr(cache_module, "load_image", 
                         lambda path, max_pixels=1: real(path, max_pixels=None if max_pixels is None else 100))
     questions = []
-    w.confirm = lambda title, text: questions.append(text) or False
+    w.questions.confirm = lambda title, text: questions.append(text) or False
     w.show_image("sample_02.jpg")
     assert questions and "4,096 pixels" in questions[0]
     assert w.current_image is None and "over the limit" in w.last_error
-    w.confirm = lambda title, text: True
+    w.questions.confirm = lambda title, text: True
     w.show_image("sample_03.jpg")
     assert w.current_image is not None and w.current_image.shape == (64, 64)
 
@@ -152,7 +155,7 @@ def test_huge_image_asks_before_loading(main_window, monkeypatch):
 @pytest.mark.parametrize("n", [1])
 def test_document_store_evicts_clean_documents_only(n):
     from segstudio.core.mask_document import MaskDocument
-    from segstudio.gui.documents import DocumentStore
+    from segstudio.session.documents import DocumentStore
 
     store = DocumentStore(budget_bytes=3 * 100 * 100)
     docs = {f"i{k}": MaskDocument(np.zeros((100, 100), np.uint8)) for k in range(5)}
@@ -173,9 +176,9 @@ def test_save_error_message_box_is_non_modal(main_window, monkeypatch, qtbot):
     doc.paint(0, 0, 4, 4, lambda v: v.fill(1))
     doc.end_edit()
     assert not w.save_now()
-    box = w._error_box  # noqa: SLF001
+    box = w.errors._box  # noqa: SLF001
     assert box is not None and box.isVisible() and not box.isModal()
     assert "disk full" in box.text()
     assert w.autosaver.pending  # a retry is scheduled
     box.close()
-    w.ask_unsaved_on_close = lambda *_a: "quit"
+    w.questions.unsaved_on_close = lambda *_a: "quit"

@@ -39,7 +39,7 @@ QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
 assert w.current_document().dirty
 
 def poll():
-    if "sample_05.jpg" in w.journal.pending():
+    if "sample_05.jpg" in w.session.journal.pending():
         print("JOURNALED", flush=True)
     else:
         QTimer.singleShot(100, poll)
@@ -71,7 +71,7 @@ def test_kill_9_then_restart_restores_the_painting(demo_project, qtbot, tmp_path
 
     window = MainWindow()
     window.show_error_dialogs = False
-    window.ask_unsaved_on_close = lambda *_a: "quit"
+    window.questions.unsaved_on_close = lambda *_a: "quit"
     qtbot.addWidget(window)
     assert window.open_project(demo_project)
     window.show()
@@ -81,8 +81,8 @@ def test_kill_9_then_restart_restores_the_painting(demo_project, qtbot, tmp_path
     mask = read_mask(mask_path)
     assert (mask[40, 10:45] == 3).all() and mask[10, 10] == 255
     assert not window.recovery_banner.isVisible()
-    window.journal.flush()
-    assert window.journal.pending() == []
+    window.session.journal.flush()
+    assert window.session.journal.pending() == []
     window.show_image("sample_05.jpg")
     assert window.current_document().mask[40, 20] == 3
     window.close()
@@ -93,13 +93,13 @@ def test_discard_recovery_removes_the_journal(main_window, qtbot, stroke):
     w.show_image("sample_04.jpg")
     w.canvas.brush_size = 3
     stroke(w, [(5, 5), (30, 5)])
-    assert w.write_journal() == 1
-    w.journal.flush()
-    assert w.journal.pending() == ["sample_04.jpg"]
+    assert w.session.write_journal() == 1
+    w.session.journal.flush()
+    assert w.session.journal.pending() == ["sample_04.jpg"]
     w.autosaver.stop()
-    w.documents.clear()  # simulate a lost session: reopen the project
+    w.session.documents.clear()  # simulate a lost session: reopen the project
     assert w.open_project(w.project.root)
     assert w.recovery_banner.isVisible()
     QTest.mouseClick(w.recovery_banner.discard_button, Qt.MouseButton.LeftButton)
-    w.journal.flush()
-    assert w.journal.pending() == [] and not w.recovery_banner.isVisible()
+    w.session.journal.flush()
+    assert w.session.journal.pending() == [] and not w.recovery_banner.isVisible()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from segstudio.core.project import Project
 from segstudio.gui.browser_model import LABELED, PARTIAL, PREDICTED, SORT_UNCERTAINTY, UNLABELED
+from segstudio.gui.image_browser import row_texts
 
 
 def _click_row(qtbot, browser, image_id):
@@ -53,28 +54,42 @@ def test_statuses_computed_in_background_and_filter(main_window, qtbot):
     assert model.rowCount() == 6
 
 
-def test_sort_most_uncertain_first(main_window):
+def test_sort_most_uncertain_first_ranks_the_images_to_label_next(main_window, qtbot):
+    """Unlabeled images first (most uncertain on top), then partly labeled, then labeled; the value is shown."""
     w, model = main_window, main_window.browser.model
+    qtbot.waitUntil(lambda: model.counts()["unknown"] == 0, timeout=5000)
     w.set_uncertainty("sample_04.jpg", 0.2)
     w.set_uncertainty("sample_06.jpg", 0.9)
-    w.set_uncertainty("sample_02.jpg", 0.5)
+    w.set_uncertainty("sample_02.jpg", 0.95)  # labeled: however uncertain, it comes after the unlabeled ones
     w.browser.set_sort(SORT_UNCERTAINTY)
-    assert model.visible_ids()[:3] == ["sample_06.jpg", "sample_02.jpg", "sample_04.jpg"]
-    w.set_uncertainty("sample_01.jpg", 0.99)
+    assert model.visible_ids() == ["sample_06.jpg", "sample_04.jpg", "sample_05.jpg",
+                                   "sample_02.jpg", "sample_01.jpg", "sample_03.jpg"]
+    w.set_uncertainty("sample_05.jpg", 0.99)
     model.refilter()
-    assert model.visible_ids()[0] == "sample_01.jpg"
+    assert model.visible_ids()[0] == "sample_05.jpg"
+    index = model.index(0, 0)
+    assert row_texts(index, width=60)[1] == "0.99"  # the value is never elided, however narrow the row
+
+
+def test_sort_order_and_filter_survive_a_restart(main_window, qtbot):
+    from segstudio.gui.main_window import MainWindow
+
+    main_window.browser.sort_combo.setCurrentIndex(main_window.browser.sort_combo.findData(SORT_UNCERTAINTY))
+    main_window.browser.filter_combo.setCurrentIndex(main_window.browser.filter_combo.findData(UNLABELED))
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.browser.model.sort == SORT_UNCERTAINTY and again.browser.model.filter == UNLABELED
+    assert again.browser.sort_combo.currentData() == SORT_UNCERTAINTY
+    again.close()
 
 
 def test_thumbnails_arrive_from_worker_threads(main_window, qtbot):
     model = main_window.browser.model
     model.invalidate_thumbnail("sample_01.jpg")
     model._pending.discard("sample_01.jpg")  # noqa: SLF001
-    # other rows' thumbnails may still be arriving: wait for this one's
-    with qtbot.waitSignal(model.loader.signals.thumbnailReady, timeout=5000,
-                          check_params_cb=lambda *args: args[1] == "sample_01.jpg") as blocker:
-        placeholder = model.data(model.index(0, 0), Qt.ItemDataRole.DecorationRole)
-    assert blocker.args[1] == "sample_01.jpg"
+    placeholder = model.data(model.index(0, 0), Qt.ItemDataRole.DecorationRole)
     assert placeholder is model._placeholder  # noqa: SLF001 - the GUI thread never decodes
+    assert main_window.runner.pending("browser:thumb:sample_01.jpg")
     qtbot.waitUntil(lambda: "sample_01.jpg" in model._thumbs, timeout=5000)  # noqa: SLF001
     pix = model._thumbs["sample_01.jpg"]  # noqa: SLF001
     assert not pix.isNull() and max(pix.width(), pix.height()) <= 56
@@ -112,6 +127,23 @@ def test_dropping_image_files_copies_them_into_the_project(main_window, tmp_path
     assert main_window.current_image.shape == (40, 30)
 
 
+def test_dropping_the_same_file_twice_does_not_duplicate_it(main_window, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    src = outside / "cells.png"
+    Image.fromarray(np.full((16, 16, 3), 90, np.uint8)).save(src)
+    _drop(main_window, [src])
+    _drop(main_window, [src])  # the very same file again: nothing new, and the user is told
+    images = main_window.project.images_dir
+    assert (images / "cells.png").is_file() and not (images / "cells_1.png").exists()
+    assert "already in the project (cells.png)" in main_window.status.currentMessage()
+    assert main_window.current_image_id == "cells.png"
+    Image.fromarray(np.full((16, 16, 3), 10, np.uint8)).save(src)  # same name, other pixels
+    _drop(main_window, [src])
+    assert (images / "cells_1.png").is_file()
+    assert "stored as cells_1.png" in main_window.status.currentMessage()
+
+
 def test_dropping_a_folder_opens_it_as_project(main_window, tmp_path, qtbot):
     folder = tmp_path / "plain"
     folder.mkdir()
@@ -124,6 +156,8 @@ def test_dropping_a_folder_opens_it_as_project(main_window, tmp_path, qtbot):
 
 def test_listing_many_images_is_immediate(qtbot, tmp_path):
     from segstudio.gui.image_browser import ImageBrowser
+    from segstudio.gui.jobs import JobRunner
+    from segstudio.session import Session
 
     root = tmp_path / "many"
     (root / "images").mkdir(parents=True)
@@ -132,15 +166,15 @@ def test_listing_many_images_is_immediate(qtbot, tmp_path):
     data = png.read_bytes()
     for i in range(300):
         (root / "images" / f"img_{i}.png").write_bytes(data)
-    browser = ImageBrowser()
+    session, runner = Session(), JobRunner()
+    browser = ImageBrowser(session, runner)
     qtbot.addWidget(browser)
-    browser.set_project(Project.open(root))
+    session.open_project(root)
     assert browser.model.rowCount() == 300
     assert browser.model.image_ids()[:3] == ["img_0.png", "img_1.png", "img_2.png"]
     qtbot.waitUntil(lambda: browser.model.counts()["unknown"] == 0, timeout=10000)
     assert browser.model.counts()[UNLABELED] == 300
-    browser.model.loader.new_generation()
-    browser.model.loader.wait()
+    assert runner.shutdown(10)
 
 
 def test_next_previous_keys_work_while_the_list_has_focus(main_window, qtbot):

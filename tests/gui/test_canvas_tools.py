@@ -16,7 +16,7 @@ from segstudio.core.image_io import LoadedImage
 from segstudio.core.mask_document import MaskDocument
 from segstudio.gui.canvas import CanvasView
 
-from canvas_helpers import show_canvas
+from canvas_helpers import canvas_runner, show_canvas
 
 LEFT, RIGHT, NOMOD = Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier
 
@@ -221,7 +221,7 @@ def test_stroke_repaints_only_the_dirty_rect(qtbot):
 
 
 def test_painting_without_image_is_harmless(qtbot):
-    canvas = CanvasView()
+    canvas = CanvasView(canvas_runner())
     qtbot.addWidget(canvas)
     canvas.resize(200, 200)
     canvas.show()
@@ -234,7 +234,7 @@ def test_painting_without_image_is_harmless(qtbot):
 def test_document_outlives_a_deleted_canvas(qtbot):
     rgb = np.full((30, 30, 3), 128, np.uint8)
     doc = MaskDocument(np.full((30, 30), 255, np.uint8))
-    canvas = CanvasView()
+    canvas = CanvasView(canvas_runner())
     canvas.set_image(LoadedImage(Path("t.png"), rgb, rgb, "RGB"), doc)
     canvas.deleteLater()
     qtbot.waitUntil(lambda: not shiboken6.isValid(canvas), timeout=1000)

@@ -70,7 +70,7 @@ def test_mask_folder_import_asks_for_a_value_mapping(main_window, qtbot, tmp_pat
     Image.fromarray(m, "L").save(src / "masks" / "bin.png")
     asked = []
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(src)))
-    monkeypatch.setattr(main_window, "ask_value_map", lambda err: asked.append(err.values) or "0:0,255:1")
+    monkeypatch.setattr(main_window.questions, "value_map", lambda err, n: asked.append(err.values) or "0:0,255:1")
     with qtbot.waitSignal(main_window.import_export.finished, timeout=20000) as blocker:
         _menu_action(main_window, "import_menu", "import_masks").trigger()
     assert asked == [[0, 255]] and blocker.args[0].imported == 1

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 
-from segstudio.gui import image_cache as cache_module
-from segstudio.gui import window_images
+from segstudio.session import image_cache as cache_module
+from segstudio.gui import image_switcher as window_images
 
 BIG_W, BIG_H = 5000, 4000
 
@@ -138,7 +138,7 @@ def test_too_large_question_and_load_errors_come_from_the_background(main_window
     monkeypatch.setattr(cache_module, "load_image",
                         lambda path, max_pixels=1: real(path, max_pixels=None if max_pixels is None else 1000))
     questions = []
-    w.confirm = lambda title, text: questions.append(text) or True
+    w.questions.confirm = lambda title, text: questions.append(text) or True
     big_id = w.add_images([big_png])[0]
     qtbot.waitUntil(lambda: w.current_image is not None, timeout=20000)
     assert questions and "20,000,000 pixels" in questions[0]
@@ -154,18 +154,14 @@ def test_too_large_question_and_load_errors_come_from_the_background(main_window
     assert w.last_error and "broken.png" in w.last_error
 
 
-def test_cache_decodes_a_queued_prefetch_at_once_instead_of_waiting_behind_a_large_load(big_png, monkeypatch,
-                                                                                        demo_project):
-    slow_loader(monkeypatch, 0.3)
-    cache = cache_module.ImageCache()
-    small = next(demo_project.rglob("sample_01.jpg"))
-    big_future = cache.load_async("big", big_png)
-    cache.prefetch([("small", small)])
-    queued = cache._pending["small"]  # noqa: SLF001 - queued behind the large decode
-    image = cache.get("small", small)
-    assert image.shape == (64, 64) and queued.cancelled()
-    assert cache.load_async("big", big_png) is big_future  # a second request reuses the running decode
-    big_future.result(timeout=30)
-    big = cache.accept("big", big_future)
-    assert big.shape == (BIG_H, BIG_W) and "big" in cache
-    cache.close()
+def test_neighbours_are_decoded_ahead_on_the_runner(main_window, qtbot):
+    """After an image is shown, the next and previous ones are decoded in the background, so A/D is instant."""
+    w = main_window
+    w.session.image_cache.clear()
+    w.show_image("sample_03.jpg")
+    qtbot.waitUntil(lambda: "sample_02.jpg" in w.session.image_cache and "sample_04.jpg" in w.session.image_cache,
+                    timeout=10000)
+    assert not w.runner.pending("image:prefetch:sample_04.jpg")
+    cached = w.session.image_cache.peek("sample_04.jpg")
+    w.next_image()
+    assert w.current_image is cached

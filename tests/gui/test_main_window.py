@@ -85,12 +85,27 @@ def test_tool_shortcuts_and_number_keys(main_window):
         QTest.keyClick(w.canvas, key)
         assert w.canvas.tool == tool
         assert w.actions_by_name[f"tool_{tool}"].isChecked()
-    QTest.keyClick(w.canvas, Qt.Key.Key_3)
-    assert w.class_panel.current_class() == 2 and w.canvas.current_class == 2
-    QTest.keyClick(w.canvas, Qt.Key.Key_1)
+    QTest.keyClick(w.canvas, Qt.Key.Key_3)  # the key is the class id
+    assert w.class_panel.current_class() == 3 and w.canvas.current_class == 3
+    QTest.keyClick(w.canvas, Qt.Key.Key_0)
     assert w.canvas.current_class == 0
     QTest.keyClick(w.canvas, Qt.Key.Key_9)  # only 4 classes: ignored
     assert w.canvas.current_class == 0
+
+
+def test_class_list_key_and_status_bar_use_the_same_number(main_window, qtbot):
+    """The list shows the class id, key N selects class N, and the status bar names it 'Class N: name'."""
+    w = main_window
+    w.canvas.setFocus()
+    QTest.keyClick(w.canvas, Qt.Key.Key_2)
+    item = w.class_panel.list.item(2)
+    assert item.text().split()[0] == "2" and "crystal" in item.text()
+    assert w.status.currentMessage() == "Class 2: crystal"
+    mask = w.current_document().mask
+    y, x = map(int, np.argwhere(mask == 1)[-1])
+    QTest.mouseMove(w.canvas.viewport(), w.canvas.image_to_view(x + 0.5, y + 0.5))
+    qtbot.waitUntil(lambda: w.status.class_label.text() == "Class 1: cell", timeout=2000)
+    assert w.class_panel.list.item(1).text().split()[0] == "1"
 
 
 def test_zoom_by_wheel_and_shortcuts(main_window):
@@ -121,7 +136,7 @@ def test_status_bar_shows_position_value_and_class(main_window, qtbot):
     qtbot.waitUntil(lambda: w.status.position_label.text() == f"x {x}  y {y}", timeout=2000)
     raw = w.current_image.raw[y, x]
     assert w.status.value_label.text() == "value ({}, {}, {})".format(*map(int, raw))
-    assert w.status.class_label.text() == "cell"
+    assert w.status.class_label.text() == "Class 1: cell"
 
 
 def test_set_prediction_and_accept_on_unlabeled_pixels(main_window, qtbot):

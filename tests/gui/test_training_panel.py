@@ -14,7 +14,6 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
 
-import segstudio.gui.training.close_guard as close_guard_mod
 from segstudio.core.project import Project
 
 TINY = {"model_args": {"width": 4, "depth": 2}, "steps_per_epoch": 3, "device": "cpu", "pretrained": False,
@@ -66,20 +65,21 @@ def test_train_click_draws_curves_and_shows_the_prediction(qtbot, main_window):
     assert [e[0] for e in panel.loss_plot.epoch_points()] == [1.0, 2.0]
     assert panel.predictions_received >= 1  # per-epoch previews (coalesced when epochs end within 100 ms)
     current = main_window.current_image_id
-    mask, conf = main_window.predictions[current]
-    assert mask.shape == main_window.current_image.shape and mask.dtype == np.uint8
-    assert conf is not None and conf.shape == mask.shape
+    pred = main_window.session.prediction(current)
+    assert pred.mask.shape == main_window.current_image.shape and pred.mask.dtype == np.uint8
+    assert pred.confidence is not None and pred.confidence.shape == pred.mask.shape
     assert panel.progress.format() == "done" and panel.train_button.isEnabled()
     runs = panel.runs_list.runs
     assert len(runs) == 1 and runs[0].best_miou is not None and "best" in runs[0].checkpoints
-    assert panel.prediction.checkpoint is not None and panel.prediction.checkpoint.is_file()
+    checkpoint = main_window.session.model.checkpoint
+    assert checkpoint is not None and checkpoint.is_file()
     # changing image predicts the new one in the background with the latest checkpoint
     with qtbot.waitSignal(panel.predictionShown, timeout=20000,
                           check_params_cb=lambda image_id: image_id != current) as shown:
         main_window.next_image()
     new_id = shown.args[0]
     assert new_id == main_window.current_image_id
-    assert main_window.predictions[new_id][0].shape == main_window.current_image.shape
+    assert main_window.session.prediction(new_id).mask.shape == main_window.current_image.shape
     assert main_window.browser.model._uncertainty.get(new_id, -1.0) >= 0.0
 
 
@@ -90,7 +90,7 @@ def test_stop_ends_the_training_quickly_and_keeps_the_last_checkpoint(qtbot, mai
     with qtbot.waitSignal(panel.controller.runningChanged, timeout=5000) as stopped:  # typically < 0.3 s
         click(panel.stop_button)
     assert stopped.args == [False]
-    assert not panel.is_training() and panel.controller.thread is None
+    assert not panel.is_training() and not main_window.runner.pending("train")
     assert panel.progress.format() == "stopped"
     run = panel.runs_list.runs[0]
     assert run.checkpoints.get("last") is not None and run.checkpoints["last"].stat().st_size > 0
@@ -100,15 +100,15 @@ def test_closing_the_window_while_training_asks_then_stops_cleanly(qtbot, main_w
     panel = tiny_panel(main_window, epochs=1000, steps_per_epoch=100000)
     panel.confirm_close = True
     answers = []
-    monkeypatch.setattr(close_guard_mod, "ask_stop_training", lambda parent: answers.append(1) or len(answers) > 1)
+    panel.ask_stop = lambda parent: answers.append(1) or len(answers) > 1
     click(panel.train_button)
     qtbot.waitUntil(lambda: len(panel.loss_plot.step_points()[0]) >= 1, timeout=FINISH_TIMEOUT)
     main_window.close()  # first answer: no
     assert main_window.isVisible() and panel.is_training() and len(answers) == 1
-    thread = panel.controller.thread
+    threads = list(main_window.runner._threads)  # noqa: SLF001 - the worker threads must all end
     main_window.close()  # second answer: yes -> stop, join, close
     assert len(answers) == 2 and not main_window.isVisible()
-    assert not panel.is_training() and thread.isFinished()
+    assert not panel.is_training() and threads and all(t.isFinished() for t in threads)
 
 
 def test_a_failing_training_is_reported_with_details_and_the_app_keeps_running(qtbot, main_window, monkeypatch):
@@ -148,7 +148,7 @@ def test_accept_prediction_changes_the_mask_and_undo_restores_it(qtbot, main_win
     assert np.array_equal(main_window.current_document().mask, prediction)
     main_window.undo()
     assert np.array_equal(main_window.current_document().mask, before)
-    action = panel.actions_by_name["Accept prediction (everywhere)"]
+    action = main_window.actions_by_name["accept_all"]
     assert not action.shortcut().isEmpty() and action in main_window.menu("Model").actions()
 
 
@@ -159,7 +159,7 @@ def test_live_training_picks_up_a_mask_saved_after_the_start(qtbot, main_window)
     new_id = next(project.image_id(p) for p in project.list_images() if not project.has_mask(p))
     with qtbot.waitSignal(panel.controller.epochEnded, timeout=FINISH_TIMEOUT):
         click(panel.train_button)
-    trainer = panel.controller.worker._trainer
+    trainer = panel.controller._handle.trainer  # noqa: SLF001
     assert new_id not in trainer.train_ids
     main_window.show_image(new_id)
     doc = main_window.current_document()
@@ -182,17 +182,18 @@ def test_predict_all_stores_predictions_and_reports_uncertainty(qtbot, main_wind
     panel = main_window.training_panel
     panel.use_checkpoint(trained_checkpoint, predict_now=False)
     uncertainties: dict[str, float] = {}
-    original = main_window.set_uncertainty
-    main_window.set_uncertainty = lambda i, v: (uncertainties.__setitem__(i, v), original(i, v))
+    main_window.session.events.connect("uncertainty_changed", uncertainties.__setitem__)
     project: Project = main_window.project
     ids = [project.image_id(p) for p in project.list_images()]
     click(panel.predict_all_button)
-    qtbot.waitUntil(lambda: panel._predict_all is None, timeout=FINISH_TIMEOUT)
+    qtbot.waitUntil(lambda: not panel.predictions_box.is_running(), timeout=FINISH_TIMEOUT)
     assert sorted(uncertainties) == sorted(ids) and all(v >= 0 for v in uncertainties.values())
     for image_id in ids:
         pred = project.read_prediction(image_id)
         assert pred is not None and pred.shape == (64, 64)
-        assert image_id in main_window.predictions
+        assert main_window.session.model.has_prediction(image_id)
+        assert main_window.browser.model.is_predicted(image_id)
+    assert panel.status_label.text().startswith(f"Predicted {len(ids)} of {len(ids)} images")
     assert not project.has_mask(ids[-1])  # predictions are kept apart from the masks
 
 
@@ -250,7 +251,7 @@ def test_opening_the_window_does_not_import_torch(demo_project):
         app = create_application([])
         w = create_main_window({str(demo_project)!r})
         w.show(); app.processEvents()
-        assert hasattr(w, "training_panel")
+        assert w.training_panel.train_button.text() == "Train"
         w.close()
         print("torch" in sys.modules)
     ''')
@@ -280,8 +281,8 @@ def test_a_large_image_is_predicted_in_the_background(qtbot, main_window, traine
         panel.use_checkpoint(trained_checkpoint)
     timer.stop()
     assert sum(ticks) >= 3  # the GUI thread kept serving timers while the prediction ran
-    mask, conf = main_window.predictions[image_id]
-    assert mask.shape == (2048, 2048) and conf.shape == (2048, 2048)
+    pred = main_window.session.prediction(image_id)
+    assert pred.mask.shape == (2048, 2048) and pred.confidence.shape == (2048, 2048)
     assert main_window.browser.model._uncertainty.get(image_id, -1.0) >= 0.0
 
 
@@ -289,21 +290,24 @@ def test_prediction_requests_are_latest_wins_and_cancellable(qtbot, trained_chec
     """Leaving an image cancels its running prediction; only the image the user stopped on is predicted."""
     import cv2
 
+    from segstudio.gui.jobs import JobRunner
     from segstudio.gui.training.prediction import PredictionService
 
     big, small = tmp_path / "big.png", tmp_path / "small.png"
     cv2.imwrite(str(big), np.full((3072, 3072, 3), 120, np.uint8))
     cv2.imwrite(str(small), np.full((40, 56, 3), 90, np.uint8))
-    service = PredictionService()
-    service.set_checkpoint(trained_checkpoint)
-    got: list[str] = []
-    service.predicted.connect(lambda image_id, mask, conf, ent: got.append((image_id, mask.shape)))
-    assert service.request("big", big)
-    qtbot.waitUntil(lambda: service._worker._running is not None, timeout=20000)
-    assert service.request("small", small)
+    runner = JobRunner()
+    got: list = []
+    started = []
+    service = PredictionService(runner, lambda r: got.append((r.image_id, r.mask.shape)), lambda *a: got.append(a))
+    real_get = service.cache.get
+    service.cache.get = lambda ckpt: (started.append(1), real_get(ckpt))[1]
+    assert service.request("big", big, trained_checkpoint, tmp_path)
+    qtbot.waitUntil(lambda: bool(started), timeout=20000)
+    assert service.request("small", small, trained_checkpoint, tmp_path)
     qtbot.waitUntil(lambda: not service.busy, timeout=FINISH_TIMEOUT)
     assert got == [("small", (40, 56))]
-    assert service.request("small", small)  # the same prediction again: nothing to do
+    assert service.request("small", small, trained_checkpoint, tmp_path)  # the same prediction again: nothing to do
     qtbot.wait(100)
     assert got == [("small", (40, 56))]
-    assert service.shutdown(10000)
+    assert runner.shutdown(10)

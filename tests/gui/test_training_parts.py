@@ -13,12 +13,22 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from segstudio.core.run_records import EpochRecord, StepRecord, parse_record, read_run
+from segstudio.engine.config import LIVE_EPOCHS
+from segstudio.gui.jobs import JobRunner
 from segstudio.gui.training.loss_plot import LossPlot, ema_smooth
-from segstudio.gui.training.metrics_follower import JsonlTail, MetricsFollower, record_type, records_to_events
+from segstudio.gui.training.metrics_follower import MetricsFollower, records_to_events
 from segstudio.gui.training.multi_gpu import MultiGpuRun, torchrun_command
-from segstudio.gui.training.relay import EventBuffer, EventPump
-from segstudio.gui.training.runs_list import RunsList, read_run, scan_runs
-from segstudio.gui.training.settings_form import LIVE_EPOCHS, TrainSettingsForm
+from segstudio.gui.training.relay import EventBuffer, TrainingEvents, emit_drained
+from segstudio.gui.training.runs_list import RunsList
+from segstudio.gui.training.settings_form import TrainSettingsForm
+
+
+@pytest.fixture
+def runner(qapp):
+    r = JobRunner()
+    yield r
+    r.shutdown(10)
 
 
 def _step(i: int, loss: float = 1.0) -> SimpleNamespace:
@@ -64,13 +74,13 @@ def test_loss_plot_accumulates_points_and_skips_nan(qtbot):
 # ---------------------------------------------------------------------------- relay
 def test_event_buffer_coalesces_steps_and_keeps_rare_events_in_order(qtbot):
     buf = EventBuffer()
-    pump = EventPump(buf, interval_ms=50)
+    target = TrainingEvents()
     got = {"steps": [], "epochs": [], "previews": [], "order": []}
-    pump.started.connect(lambda ev: got["order"].append("start"))
-    pump.steps.connect(lambda pts, last: got["steps"].append((list(pts), last)))
-    pump.epochEnded.connect(lambda ev: (got["epochs"].append(ev), got["order"].append("epoch")))
-    pump.preview.connect(lambda ev: got["previews"].append(ev))
-    pump.ended.connect(lambda ev: got["order"].append("end"))
+    target.started.connect(lambda ev: got["order"].append("start"))
+    target.steps.connect(lambda pts, last: got["steps"].append((list(pts), last)))
+    target.epochEnded.connect(lambda ev: (got["epochs"].append(ev), got["order"].append("epoch")))
+    target.preview.connect(lambda ev: got["previews"].append(ev))
+    target.ended.connect(lambda ev: got["order"].append("end"))
     source = np.zeros((4, 4), np.uint8)
     buf.on_train_start(SimpleNamespace())
     for i in range(500):
@@ -79,66 +89,53 @@ def test_event_buffer_coalesces_steps_and_keeps_rare_events_in_order(qtbot):
     buf.on_preview(SimpleNamespace(image_id="a", mask=source, confidence=np.ones((4, 4), np.float32), epoch=0))
     buf.on_preview(SimpleNamespace(image_id="b", mask=source, confidence=np.ones((4, 4), np.float32), epoch=0))
     buf.on_end(SimpleNamespace(status="completed"))
-    pump.pump()
+    emit_drained(target, buf.drain())
     assert len(got["steps"]) == 1
     points, last = got["steps"][0]
     assert len(points) == 500 and points[-1] == (499, pytest.approx(1 / 500)) and last.global_step == 499
     assert [p.image_id for p in got["previews"]] == ["b"]
     assert got["previews"][0].mask is not source  # a copy, not the engine's array
     assert got["order"] == ["start", "epoch", "end"]
-    pump.pump()
+    emit_drained(target, buf.drain())
     assert len(got["steps"]) == 1  # nothing new, nothing emitted
 
 
-def test_event_pump_throttles_a_fast_producer_thread(qtbot):
+def test_training_events_are_throttled_however_fast_the_trainer_steps(qtbot, runner):
+    """A producer thread stepping as fast as it can reaches the GUI about once per 60 ms."""
     buf = EventBuffer()
-    pump = EventPump(buf, interval_ms=60)
+    target = TrainingEvents()
     emitted = []
-    pump.steps.connect(lambda pts, last: emitted.append(len(pts)))
-    stop = threading.Event()
+    target.steps.connect(lambda pts, last: emitted.append(len(pts)))
 
-    def produce():
+    def produce(job):
+        buf.notify = job.report
+        t_end = time.monotonic() + 0.6
         i = 0
-        while not stop.is_set():
+        while time.monotonic() < t_end:
             buf.on_step(_step(i))
             i += 1
             if i % 50 == 0:
                 time.sleep(0.001)
+        return i
 
-    t = threading.Thread(target=produce)
-    pump.start()
-    t.start()
-    qtbot.wait(600)
-    stop.set()
-    t.join()
-    pump.stop()
-    assert 2 <= len(emitted) <= 600 / 60 + 3  # about one signal per interval, however fast the steps
-    assert sum(emitted) > len(emitted) * 5  # many steps per signal
+    done = []
+    runner.submit("train", produce, lane="train", progress_interval_ms=60, on_done=done.append,
+                  on_progress=lambda _p: emit_drained(target, buf.drain()))
+    qtbot.waitUntil(lambda: bool(done), timeout=5000)
+    emit_drained(target, buf.drain())
+    assert 2 <= len(emitted) <= 600 / 60 + 3  # about one signal per interval
+    assert sum(emitted) == done[0] and sum(emitted) > len(emitted) * 5  # every step arrives, many per signal
 
 
 # ---------------------------------------------------------------------------- metrics.jsonl follower
-def test_jsonl_tail_reads_only_complete_new_lines(tmp_path):
-    path = tmp_path / "metrics.jsonl"
-    tail = JsonlTail(path)
-    assert tail.read_new() == []  # missing file
-    path.write_bytes(b'{"type": "step", "global_step": 0, "loss": 1.0}\n{"type": "st')
-    assert [r["global_step"] for r in tail.read_new()] == [0]
-    with open(path, "ab") as fh:
-        fh.write(b'ep", "global_step": 1, "loss": 0.5}\nnot json\n[1, 2]\n{"type": "epoch", "miou": 0.5}\n')
-    recs = tail.read_new()
-    assert [record_type(r) for r in recs] == ["step", "epoch"] and recs[0]["loss"] == 0.5
-    assert tail.skipped == 2
-    path.write_bytes(b'{"type": "step", "global_step": 7, "loss": 2.0}\n')  # replaced/truncated: start over
-    assert [r["global_step"] for r in tail.read_new()] == [7]
-
-
 def test_engine_records_become_step_batches_and_epochs():
-    recs = [{"type": "TrainStart", "epochs": 3, "steps_per_epoch": 2, "model": "unet"},
-            {"type": "StepEvent", "epoch": 0, "step": 0, "global_step": 0, "total_steps": 6, "loss": 1.0},
-            {"type": "StepEvent", "epoch": 0, "step": 1, "global_step": 1, "total_steps": 6, "loss": 0.8},
-            {"type": "EpochEnd", "epoch": 0, "epochs": 3, "train_loss": 0.9, "val_loss": 0.7, "miou": 0.4},
-            {"type": "CheckpointSaved", "path": "x/last.pt", "kind": "last", "epoch": 1},
-            {"type": "StepEvent", "epoch": 1, "step": 0, "global_step": 2, "total_steps": 6, "loss": 0.6}]
+    recs = [parse_record(r) for r in (
+        {"type": "TrainStart", "epochs": 3, "steps_per_epoch": 2, "model": "unet"},
+        {"type": "StepEvent", "epoch": 0, "step": 0, "global_step": 0, "total_steps": 6, "loss": 1.0},
+        {"type": "StepEvent", "epoch": 0, "step": 1, "global_step": 1, "total_steps": 6, "loss": 0.8},
+        {"type": "EpochEnd", "epoch": 0, "epochs": 3, "train_loss": 0.9, "val_loss": 0.7, "miou": 0.4},
+        {"type": "CheckpointSaved", "path": "x/last.pt", "kind": "last", "epoch": 1},
+        {"type": "StepEvent", "epoch": 1, "step": 0, "global_step": 2, "total_steps": 6, "loss": 0.6})]
     events = records_to_events(recs)
     assert [k for k, _ in events] == ["start", "steps", "epoch", "checkpoint", "steps"]
     assert events[0][1].epochs == 3 and events[0][1].steps_per_epoch == 2
@@ -154,8 +151,8 @@ def test_metrics_follower_emits_appended_records(qtbot, tmp_path):
     follower = MetricsFollower(path, interval_ms=30)
     follower.start()
     with qtbot.waitSignal(follower.recordsAppended, timeout=3000) as blocker:
-        path.write_text(json.dumps({"type": "step", "global_step": 3, "loss": 0.7}) + "\n")
-    assert blocker.args[0][0]["global_step"] == 3
+        path.write_text(json.dumps({"type": "StepEvent", "global_step": 3, "loss": 0.7}) + "\n")
+    assert isinstance(blocker.args[0][0], StepRecord) and blocker.args[0][0].global_step == 3
     follower.stop()
 
 
@@ -163,28 +160,13 @@ def test_metrics_follower_emits_appended_records(qtbot, tmp_path):
 def _fake_run(runs: Path, name: str, mious: list[float], model: str = "unet", checkpoints=("best", "last")) -> Path:
     d = runs / name
     d.mkdir(parents=True)
-    (d / "config.json").write_text(json.dumps({"model": model, "epochs": 5}))
-    lines = [json.dumps({"type": "step", "global_step": i, "loss": 1.0}) for i in range(3)]
-    lines += [json.dumps({"type": "epoch", "epoch": i, "miou": m, "val_loss": 0.5}) for i, m in enumerate(mious)]
+    (d / "config.json").write_text(json.dumps({"config": {"model": model, "epochs": 5}}))
+    lines = [json.dumps({"type": "StepEvent", "global_step": i, "loss": 1.0}) for i in range(3)]
+    lines += [json.dumps({"type": "EpochEnd", "epoch": i, "miou": m, "val_loss": 0.5}) for i, m in enumerate(mious)]
     (d / "metrics.jsonl").write_text("\n".join(lines) + "\n")
     for kind in checkpoints:
         (d / f"{kind}.pt").write_bytes(b"x")
     return d
-
-
-def test_read_run_and_scan_runs(tmp_path):
-    runs = tmp_path / "runs"
-    a = _fake_run(runs, "run-a", [0.2, 0.6, 0.5])
-    b = _fake_run(runs, "run-b", [], model="segnet", checkpoints=("last",))
-    (runs / "broken").mkdir()
-    (runs / "broken" / "config.json").write_text("{not json")
-    info = read_run(a)
-    assert info.model == "unet" and info.best_miou == pytest.approx(0.6) and info.last_miou == pytest.approx(0.5)
-    assert info.epochs_done == 3 and info.epochs_planned == 5 and info.preferred_checkpoint == a / "best.pt"
-    assert read_run(b).preferred_checkpoint == b / "last.pt" and read_run(b).best_miou is None
-    names = {r.name for r in scan_runs(runs)}
-    assert names == {"run-a", "run-b", "broken"}
-    assert scan_runs(tmp_path / "nothing") == []
 
 
 def test_runs_list_widget_chooses_a_checkpoint(qtbot, tmp_path):
@@ -206,8 +188,8 @@ def test_runs_list_widget_chooses_a_checkpoint(qtbot, tmp_path):
 
 
 # ---------------------------------------------------------------------------- settings form
-def test_settings_form_config_and_gpu_options(qtbot):
-    form = TrainSettingsForm()
+def test_settings_form_config_and_gpu_options(qtbot, runner):
+    form = TrainSettingsForm(runner)
     qtbot.addWidget(form)
     form.show()
     cfg = form.config()
@@ -234,19 +216,19 @@ def test_settings_form_config_and_gpu_options(qtbot):
     assert form.config()["steps_per_epoch"] == 2
 
 
-def test_settings_form_remembers_the_last_settings(qtbot, tmp_path):
+def test_settings_form_remembers_the_last_settings(qtbot, tmp_path, runner):
     from PySide6.QtCore import QSettings
 
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path))
     QSettings().remove("training")
-    form = TrainSettingsForm()
+    form = TrainSettingsForm(runner)
     qtbot.addWidget(form)
     form.epochs_spin.setValue(7)
     form.crop_spin.setValue(96)
     form.loss_combo.setCurrentIndex(form.loss_combo.findData("dice"))
     form.extra_config = {"steps_per_epoch": 3}
     form.save_settings()
-    again = TrainSettingsForm()
+    again = TrainSettingsForm(runner)
     qtbot.addWidget(again)
     again.restore_settings()
     cfg = again.config()
@@ -264,6 +246,30 @@ def test_torchrun_command_line(tmp_path):
     assert args[args.index("--out") + 1] == str(tmp_path / "out")
 
 
+def test_torchrun_command_carries_every_setting_of_the_form(tmp_path, qtbot, runner):
+    """Live training on all GPUs must see new masks: the launcher takes the same schema as the CLI."""
+    import argparse
+
+    from segstudio.engine.config import TrainConfig, add_train_arguments, config_from_args
+
+    form = TrainSettingsForm(runner)
+    qtbot.addWidget(form)
+    form.live_check.setChecked(True)
+    form.extra_config = {"class_weights": [0.5, 2.0], "value_map": {0: 0, 255: 1}, "compile": True,
+                         "channels_last": False}
+    config = form.config()
+    _program, args = torchrun_command(2, tmp_path / "proj", config, tmp_path / "out")
+    parser = argparse.ArgumentParser()
+    parser.add_argument("project")
+    add_train_arguments(parser)
+    train_args = args[args.index("train") + 1:]
+    parsed = config_from_args(parser.parse_args(train_args))
+    expected = TrainConfig.from_json({**config, "device": "cuda", "out": str(tmp_path / "out")})
+    assert parsed == expected
+    assert parsed.watch_project and parsed.class_weights == [0.5, 2.0] and parsed.value_map == {0: 0, 255: 1}
+    assert parsed.compile and not parsed.channels_last and parsed.epochs == LIVE_EPOCHS
+
+
 # ---------------------------------------------------------------------------- subprocess run (fake torchrun)
 FAKE_TRAINER = r'''
 import json, sys, time
@@ -273,11 +279,11 @@ os.makedirs(out, exist_ok=True)
 with open(os.path.join(out, "metrics.jsonl"), "a") as fh:
     i = 0
     while n < 0 or i < n:
-        fh.write(json.dumps({"type": "step", "epoch": i // 4, "step": i % 4, "global_step": i,
+        fh.write(json.dumps({"type": "StepEvent", "epoch": i // 4, "step": i % 4, "global_step": i,
                              "total_steps": max(n, 1), "loss": 1.0 / (i + 1), "lr": 0.001,
                              "images_per_s": 5.0}) + "\n")
         if i % 4 == 3:
-            fh.write(json.dumps({"type": "epoch", "epoch": i // 4, "train_loss": 0.5, "val_loss": 0.4,
+            fh.write(json.dumps({"type": "EpochEnd", "epoch": i // 4, "train_loss": 0.5, "val_loss": 0.4,
                                  "miou": 0.1 * (i // 4 + 1)}) + "\n")
         fh.flush()
         i += 1
@@ -301,8 +307,8 @@ def test_multi_gpu_run_follows_metrics_of_a_subprocess(qtbot, tmp_path, fake_tra
     with qtbot.waitSignal(run.finished, timeout=15000) as blocker:
         run.start(sys.executable, [str(fake_trainer), str(run_dir), "8", "0.01"])
     assert blocker.args == [0, "completed"]
-    assert [r["global_step"] for r in records if r["type"] == "step"] == list(range(8))
-    assert len([r for r in records if r["type"] == "epoch"]) == 2
+    assert [r.global_step for r in records if isinstance(r, StepRecord)] == list(range(8))
+    assert len([r for r in records if isinstance(r, EpochRecord)]) == 2
     assert "fake training done" in run.output_text()
 
 
@@ -329,7 +335,7 @@ def test_real_torchrun_with_two_cpu_ranks_is_followed(qtbot, tmp_path):
                                                   "steps_per_epoch": 2, "model_args": {"width": 4},
                                                   "pretrained": False, "precision": "fp32"}, run_dir, device="cpu")
     run = MultiGpuRun(run_dir, poll_ms=100)
-    records: list[dict] = []
+    records: list = []
     run.recordsAppended.connect(records.extend)
     with qtbot.waitSignal(run.finished, timeout=180000) as done:
         run.start(program, args)

@@ -1,8 +1,9 @@
-"""The part of the canvas that keeps large images from blocking the GUI thread (mixed into CanvasView).
+"""The part of the canvas that keeps large images from blocking the GUI thread.
 
-Up to ``SYNC_PIXELS`` everything happens at once. Above: the prediction overlay (with its confidence
-shading) and the photo's reduced copies are computed on a thread pool (:mod:`.background`) and swapped in
-when ready, and the mask overlay is filled a strip of rows per event-loop turn.
+Up to ``SYNC_PIXELS`` everything happens at once. Above, :class:`OverlayPreparer` has the prediction
+overlay (with its confidence shading and the copy hiding labeled pixels) and the photo's reduced copies
+computed on the job runner and swapped in when ready, and fills the mask overlay a strip of rows per
+event-loop turn. Results for an image the canvas no longer shows are dropped.
 """
 
 from __future__ import annotations
@@ -14,102 +15,155 @@ from PySide6.QtCore import QTimer
 if TYPE_CHECKING:
     import numpy as np
 
+    from segstudio.core.mask_document import Rect
+    from segstudio.gui.canvas.canvas_view import CanvasView
+    from segstudio.gui.canvas.layers import PredictionLayer
+    from segstudio.gui.jobs import JobRunner
+
 #: Up to this many pixels overlays are prepared at once on the GUI thread (a few ms); above, in the background.
 SYNC_PIXELS = 1024 * 1024
 #: Pixels of the mask overlay copied per event-loop turn while a large image's mask is being filled in.
 MASK_STRIP_PIXELS = 4 * 1024 * 1024
 
 
-class AsyncOverlaysMixin:
-    """Needs the canvas' ``_jobs`` (BackgroundJobs), ``_image``, ``_document``, the three layers,
-    ``_has_prediction`` / ``_pred_shown``, ``_mask_rows_done``, ``_mask_fill_timer`` and the
-    ``predictionDisplayed`` signal."""
+class OverlayPreparer:
+    """Prepares the canvas' overlays and reduced copies, in the background for large images."""
 
-    def set_prediction(self, mask: np.ndarray | None, confidence: np.ndarray | None = None) -> None:
-        """Show a predicted class mask (255 = no prediction); low-confidence pixels are dimmed.
+    def __init__(self, canvas: CanvasView, runner: JobRunner) -> None:
+        self.canvas, self.runner = canvas, runner
+        self._key = f"canvas:{id(canvas)}"
+        self.has_prediction = False  # a prediction is set for the image (maybe still being coloured)
+        self.prediction_shown = False  # the prediction layer holds the pixels of the current prediction
+        self.mask_rows_done = 0  # rows of the mask overlay filled in so far (large images)
+        self._edited_meanwhile: Rect | None = None  # mask edits while the prediction was coloured
+        self._levels_scheduled = False
+        self.mask_fill_timer = QTimer(canvas, interval=0)
+        self.mask_fill_timer.timeout.connect(self._fill_mask_strip)
 
-        Small images are coloured at once; a large one in the background (the previous prediction of
-        the same image stays on screen meanwhile) and ``predictionDisplayed`` tells when it is drawn."""
-        self._jobs.cancel("prediction")
-        if mask is None or self._pred_layer is None:
-            self._has_prediction = False
-            self._pred_shown = False
-            self.viewport().update()
+    # ---------------------------------------------------------------- state
+    def reset(self, same_image: bool) -> None:
+        """A new image or document is shown: forget what was being prepared for the old one."""
+        self.has_prediction = self.prediction_shown = False
+        self.runner.cancel(self._key + ":prediction")
+        self.mask_fill_timer.stop()
+        if not same_image:
+            self.runner.cancel(self._key + ":levels")
+
+    @property
+    def prediction_pending(self) -> bool:
+        return self.runner.pending(self._key + ":prediction")
+
+    @property
+    def ready(self) -> bool:
+        """No overlay or reduced copy is still being prepared (tests, benchmarks)."""
+        return (not self.runner.pending(self._key + ":prediction") and not self.runner.pending(self._key + ":levels")
+                and not self.mask_fill_timer.isActive())
+
+    @property
+    def mask_ready(self) -> bool:
+        image = self.canvas.image()
+        return image is not None and self.mask_rows_done >= image.height
+
+    # ---------------------------------------------------------------- prediction
+    def set_prediction(self, mask: np.ndarray | None, confidence: np.ndarray | None) -> None:
+        """Colour a predicted class mask (small images now, large ones in the background)."""
+        canvas = self.canvas
+        self.runner.cancel(self._key + ":prediction")
+        layer = canvas.prediction_layer
+        if mask is None or layer is None:
+            self.has_prediction = self.prediction_shown = False
+            canvas.viewport().update()
             return
-        if self._image is not None and tuple(mask.shape) != self._image.shape:
-            raise ValueError(f"prediction shape {mask.shape} differs from the image's {self._image.shape}")
+        image = canvas.image()
+        if image is not None and tuple(mask.shape) != image.shape:
+            raise ValueError(f"prediction shape {mask.shape} differs from the image's {image.shape}")
         if confidence is not None and tuple(confidence.shape) != tuple(mask.shape):
             raise ValueError(f"confidence shape {confidence.shape} differs from the prediction's {mask.shape}")
-        layer = self._pred_layer
+        doc = canvas.document()
+        labels = doc.mask if doc is not None else None
         if mask.size <= SYNC_PIXELS:
-            layer.set_prediction(mask, confidence)
-            self._show_prediction_values(layer, None)
+            layer.set_prediction(mask, confidence, labels)
+            self._show(layer, None)
             return
-        from segstudio.gui.canvas.layers import prediction_values
+        from segstudio.gui.canvas.layers import hide_labeled, prediction_values
 
         n_colors = layer.n_colors
-        self._pred_shown = False
-        self._jobs.submit("prediction", lambda: prediction_values(mask, confidence, n_colors),
-                          lambda values: self._show_prediction_values(layer, values))
+        self.prediction_shown = False
+        self.has_prediction = True
+        self._edited_meanwhile = None
 
-    def _show_prediction_values(self, layer, values) -> None:
-        if layer is not self._pred_layer:
+        def work(_job):
+            values = prediction_values(mask, confidence, n_colors)
+            return values, (hide_labeled(values, labels) if labels is not None else None)
+
+        self.runner.submit(self._key + ":prediction", work, lane="io", priority=-5,
+                           on_done=lambda result: self._show(layer, result))
+
+    def _show(self, layer: PredictionLayer, result) -> None:
+        canvas = self.canvas
+        if layer is not canvas.prediction_layer:
             return  # another image meanwhile
-        if values is not None:
-            layer.set_values(values)
-        self._has_prediction = True
-        self._pred_shown = True
-        self.viewport().update()
-        self.predictionDisplayed.emit()
+        if result is not None:
+            layer.set_values(*result)
+            doc = canvas.document()
+            if self._edited_meanwhile is not None and doc is not None:
+                layer.update_labels(doc.mask, self._edited_meanwhile)
+        self._edited_meanwhile = None
+        self.has_prediction = self.prediction_shown = True
+        canvas.viewport().update()
+        canvas.predictionDisplayed.emit()
 
-    @property
-    def has_prediction(self) -> bool:
-        """A prediction is set for the image (it may still be being coloured, see ``prediction_ready``)."""
-        return self._has_prediction or self._jobs.pending("prediction")
+    def mask_edited(self, rect: Rect) -> None:
+        """The mask changed in ``rect``: keep the prediction hidden under labeled pixels there."""
+        layer, doc = self.canvas.prediction_layer, self.canvas.document()
+        if layer is None or doc is None:
+            return
+        if self.prediction_pending:
+            from segstudio.core.mask_document import union_rect  # numpy: not at startup
 
-    @property
-    def prediction_ready(self) -> bool:
-        """The overlay of the last prediction set is the one drawn."""
-        return self._has_prediction and self._pred_shown and not self._jobs.pending("prediction")
+            self._edited_meanwhile = union_rect(self._edited_meanwhile, rect)
+        layer.update_labels(doc.mask, rect)
 
-    @property
-    def overlays_ready(self) -> bool:
-        """No overlay or reduced copy is still being prepared in the background (tests, benchmarks)."""
-        return not self._jobs.pending() and not self._mask_fill_timer.isActive()
+    # ---------------------------------------------------------------- the mask overlay of a large image
+    def start_mask_fill(self) -> None:
+        self.mask_rows_done = 0
+        self.mask_fill_timer.start()
 
     def _fill_mask_strip(self) -> None:
         """Copy the next strip of the document's mask into the (large) mask overlay."""
-        layer, doc = self._mask_layer, self._document
-        if layer is None or doc is None or self._image is None:
-            self._mask_fill_timer.stop()
+        canvas = self.canvas
+        layer, doc, image = canvas.mask_layer, canvas.document(), canvas.image()
+        if layer is None or doc is None or image is None:
+            self.mask_fill_timer.stop()
             return
-        w, h = self._image.width, self._image.height
-        r0 = self._mask_rows_done
+        w, h = image.width, image.height
+        r0 = self.mask_rows_done
         r1 = min(h, r0 + max(1, MASK_STRIP_PIXELS // max(1, w)))
         layer.write(doc.mask[r0:r1], (0, r0, w, r1))
-        self._mask_rows_done = r1
+        self.mask_rows_done = r1
         if r1 >= h:
-            self._mask_fill_timer.stop()
-            self.viewport().update()
+            self.mask_fill_timer.stop()
+            canvas.viewport().update()
 
-    def _schedule_levels(self, index: int) -> None:
-        """Ask for reduced copies down to ``index`` in the next event-loop turn (not inside a paint event:
-        starting a pool thread can wait on the GIL, and the paint should end first)."""
-        if getattr(self, "_levels_scheduled", False) or self._jobs.pending("levels"):
+    # ---------------------------------------------------------------- reduced copies of the photo
+    def schedule_levels(self, index: int) -> None:
+        """Ask for reduced copies down to ``index`` in the next event-loop turn (not inside a paint event)."""
+        if self._levels_scheduled or self.runner.pending(self._key + ":levels"):
             return
         self._levels_scheduled = True
 
         def go() -> None:
             self._levels_scheduled = False
-            if self._image_layer is not None:
-                self._request_levels(max(index, self._image_layer.level_index(self._zoom)))
+            layer = self.canvas.image_layer
+            if layer is not None:
+                self._request_levels(max(index, layer.level_index(self.canvas.zoom)))
 
-        QTimer.singleShot(0, self, go)
+        QTimer.singleShot(0, self.canvas, go)
 
     def _request_levels(self, index: int) -> None:
-        """Make the photo's reduced copies down to ``index`` in the background, then repaint."""
-        layer = self._image_layer
-        if layer is None or self._jobs.pending("levels"):
+        canvas = self.canvas
+        layer = canvas.image_layer
+        if layer is None or self.runner.pending(self._key + ":levels"):
             return
         from segstudio.gui.canvas.layers import reduce_levels
 
@@ -118,8 +172,8 @@ class AsyncOverlaysMixin:
             return
 
         def done(arrays) -> None:
-            if layer is self._image_layer and layer.level_count == have:
+            if layer is canvas.image_layer and layer.level_count == have:
                 layer.add_levels(arrays)
-                self.viewport().update()
+                canvas.viewport().update()
 
-        self._jobs.submit("levels", lambda: reduce_levels(source, count), done)
+        self.runner.submit(self._key + ":levels", lambda _job: reduce_levels(source, count), lane="io", on_done=done)

@@ -7,8 +7,11 @@ mask change (a brush dab, an undo) refreshes only its dirty rect of the overlay 
 viewport to repaint only that rect, so a stroke costs the same on 8192x8192 as on 1024x1024.
 
 Images above ``SYNC_PIXELS`` never block the GUI thread for long: the prediction overlay (with its
-confidence shading) and the reduced copies of the photo are computed on a thread pool and swapped in
-when ready (``predictionDisplayed``), and the mask overlay is filled a strip of rows per event-loop turn.
+confidence shading) and the reduced copies of the photo are computed on the job runner and swapped in
+when ready (``predictionDisplayed``), and the mask overlay is filled a strip of rows per event-loop turn
+(:class:`~segstudio.gui.canvas.async_overlays.OverlayPreparer`). Zoom and pan are
+:class:`~segstudio.gui.canvas.navigation.ZoomPan`. While the mask is shown, the prediction is drawn only
+where the mask is still unlabeled, so an accepted prediction is not covered by itself.
 """
 
 from __future__ import annotations
@@ -19,17 +22,18 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Callable, Iterator
 
 import shiboken6
-from PySide6.QtCore import QLineF, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter
 from PySide6.QtWidgets import (
     QAbstractSpinBox, QApplication, QFrame, QGraphicsScene, QGraphicsView, QLineEdit, QPlainTextEdit, QTextEdit,
     QWidget,
 )
 
-from segstudio.gui.canvas.async_overlays import SYNC_PIXELS, AsyncOverlaysMixin
-from segstudio.gui.canvas.background import BackgroundJobs
-from segstudio.gui.canvas.navigation import ZoomPanMixin
+from segstudio.gui.canvas.async_overlays import SYNC_PIXELS, OverlayPreparer
+from segstudio.gui.canvas.navigation import ZoomPan
+from segstudio.gui.canvas.scene_painter import draw_background, draw_foreground
 from segstudio.gui.canvas.tools import TOOL_CLASSES, TOOL_NAMES, Tool
+from segstudio.gui.jobs import JobRunner
 
 if TYPE_CHECKING:  # numpy / OpenCV (layers, painting) are imported with the first image: fast startup
     import numpy as np
@@ -41,12 +45,9 @@ if TYPE_CHECKING:  # numpy / OpenCV (layers, painting) are imported with the fir
 #: Brush size limits, the same as ``segstudio.core.painting.MIN_BRUSH / MAX_BRUSH`` (a test checks it).
 MIN_BRUSH, MAX_BRUSH = 1, 512
 
-#: From this zoom on, faint lines show the pixel grid.
-GRID_ZOOM = 24.0
-BACKGROUND = QColor(40, 40, 44)
 
 
-class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
+class CanvasView(QGraphicsView):
     """Shows an image, its editable mask and a prediction; paints into the mask with the current tool."""
 
     cursorMoved = Signal(int, int)
@@ -57,7 +58,7 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
     zoomChanged = Signal(float)
     predictionDisplayed = Signal()  # the overlay of the last set_prediction is now drawn
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setScene(QGraphicsScene(self))
         self.setFrameShape(QFrame.Shape.NoFrame)
@@ -74,16 +75,13 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
 
         self._image: LoadedImage | None = None
         self._document: MaskDocument | None = None
-        self._image_layer: ImageLayer | None = None
-        self._mask_layer: MaskLayer | None = None
-        self._pred_layer: PredictionLayer | None = None
-        self._has_prediction = False
+        self.image_layer: ImageLayer | None = None
+        self.mask_layer: MaskLayer | None = None
+        self.prediction_layer: PredictionLayer | None = None
         self._colors: list[tuple[int, int, int]] = []
         self._current_class = 1
         self._brush_size = 16
         self._wand_tolerance = 32
-        self._zoom = 1.0
-        self._auto_fit = True
         self._mask_opacity = 0.5
         self._pred_opacity = 0.5
         self._mask_visible = True
@@ -100,11 +98,8 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
         #: Number of paint events so far (benchmarks check that a repaint really happened).
         self.paint_count = 0
         self.last_paint_rect = QRect()
-        self._jobs = BackgroundJobs(self)
-        self._pred_shown = False  # the pred layer holds the pixels of the current prediction
-        self._mask_rows_done = 0  # rows of the mask overlay filled in so far (large images)
-        self._mask_fill_timer = QTimer(self, interval=0)
-        self._mask_fill_timer.timeout.connect(self._fill_mask_strip)
+        self.nav = ZoomPan(self, self._image_size, self.zoomChanged.emit)
+        self.overlays = OverlayPreparer(self, runner)
 
     # ---------------------------------------------------------------- content
     def set_image(self, image: LoadedImage | None, document: MaskDocument | None) -> None:
@@ -122,41 +117,38 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
         if image is not None and document is not None and document.shape != image.shape:
             raise ValueError(f"mask shape {document.shape} differs from the image's {image.shape}")
         self._image, self._document = image, document
-        self._has_prediction = False
-        self._pred_shown = False
-        self._jobs.cancel("prediction")
-        self._mask_fill_timer.stop()
-        if not same_image:
-            self._jobs.cancel("levels")
+        self.overlays.reset(same_image)
         if image is None:
-            self._image_layer = self._mask_layer = self._pred_layer = None
+            self.image_layer = self.mask_layer = self.prediction_layer = None
             self.scene().setSceneRect(QRectF(0, 0, 1, 1))
-            self._update_scene_rect()
+            self.nav.update_scene_rect()
         else:
             from segstudio.gui.canvas.layers import ImageLayer, MaskLayer, PredictionLayer
 
-            if not same_image or self._image_layer is None:
-                self._image_layer = ImageLayer(image.rgb)
-            self._pred_layer = PredictionLayer(image.width, image.height)
-            self._pred_layer.set_colors(self._colors)
-            self._mask_layer = None
+            if not same_image or self.image_layer is None:
+                self.image_layer = ImageLayer(image.rgb)
+            self.prediction_layer = PredictionLayer(image.width, image.height)
+            self.prediction_layer.set_colors(self._colors)
+            self.mask_layer = None
             if document is not None:
                 large = image.width * image.height > SYNC_PIXELS
-                self._mask_layer = MaskLayer(image.width, image.height, fill=not large)
-                self._mask_layer.set_colors(self._colors)
+                self.mask_layer = MaskLayer(image.width, image.height, fill=not large)
+                self.mask_layer.set_colors(self._colors)
                 if large:  # filled a strip per event-loop turn; drawn once complete
-                    self._mask_rows_done = 0
-                    self._mask_fill_timer.start()
+                    self.overlays.start_mask_fill()
                 else:
-                    self._mask_layer.write(document.mask)
-                    self._mask_rows_done = image.height
+                    self.mask_layer.write(document.mask)
+                    self.overlays.mask_rows_done = image.height
                 document.listen(self._listener)
             if not same_image:
                 self.scene().setSceneRect(QRectF(0, 0, image.width, image.height))
-                self._update_scene_rect()
+                self.nav.update_scene_rect()
                 self.fit_to_window()
         self._set_hover(self._hover)
         self.viewport().update()
+
+    def _image_size(self) -> tuple[int, int] | None:
+        return None if self._image is None else (self._image.width, self._image.height)
 
     def image(self) -> LoadedImage | None:
         return self._image
@@ -169,7 +161,7 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
 
     def set_class_colors(self, colors: list[tuple[int, int, int]]) -> None:
         self._colors = [tuple(int(c) for c in rgb) for rgb in colors]  # type: ignore[misc]
-        for layer in (self._mask_layer, self._pred_layer):
+        for layer in (self.mask_layer, self.prediction_layer):
             if layer is not None:
                 layer.set_colors(self._colors)
         self.viewport().update()
@@ -233,6 +225,73 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
         if self._document is not None and self._document.end_edit():
             self.editFinished.emit()
 
+    # ---------------------------------------------------------------- zoom and pan (see ZoomPan)
+    @property
+    def zoom(self) -> float:
+        return self.nav.zoom
+
+    def zoom_in(self) -> None:
+        self.nav.zoom_in()
+
+    def zoom_out(self) -> None:
+        self.nav.zoom_out()
+
+    def set_zoom(self, z: float, anchor: QPointF | None = None) -> None:
+        self.nav.set_zoom(z, anchor)
+
+    def actual_size(self) -> None:
+        self.nav.actual_size()
+
+    def fit_to_window(self) -> None:
+        self.nav.fit_to_window()
+
+    def image_to_view(self, x: float, y: float) -> QPoint:
+        """Viewport coordinates of image point (x, y) (for tests and tooltips)."""
+        return self.nav.image_to_view(x, y)
+
+    def view_to_image(self, pos: QPointF | QPoint) -> QPointF:
+        return self.nav.view_to_image(pos)
+
+    def view_distance(self, a: QPointF, b: QPointF) -> float:
+        return self.nav.view_distance(a, b)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        if self.nav.auto_fit:
+            self.fit_to_window()
+
+    def wheelEvent(self, event) -> None:  # noqa: N802
+        self.nav.wheel(event.angleDelta().y() or event.pixelDelta().y(), event.position())
+        event.accept()
+
+    # ---------------------------------------------------------------- prediction (see OverlayPreparer)
+    def set_prediction(self, mask: np.ndarray | None, confidence: np.ndarray | None = None) -> None:
+        """Show a predicted class mask (255 = no prediction); low-confidence pixels are dimmed.
+
+        Small images are coloured at once; a large one in the background (the previous prediction of
+        the same image stays on screen meanwhile) and ``predictionDisplayed`` tells when it is drawn."""
+        self.overlays.set_prediction(mask, confidence)
+
+    @property
+    def has_prediction(self) -> bool:
+        """A prediction is set for the image (it may still be being coloured, see ``prediction_ready``)."""
+        return self.overlays.has_prediction or self.overlays.prediction_pending
+
+    @property
+    def prediction_ready(self) -> bool:
+        """The overlay of the last prediction set is the one drawn."""
+        return self.overlays.prediction_shown and not self.overlays.prediction_pending
+
+    @property
+    def overlays_ready(self) -> bool:
+        """No overlay or reduced copy is still being prepared in the background (tests, benchmarks)."""
+        return self.overlays.ready
+
+    @property
+    def cursor_pixel(self) -> tuple[int, int]:
+        """The image pixel under the mouse, (-1, -1) when it is not over the image."""
+        return self._last_cursor
+
     # ---------------------------------------------------------------- overlays
     def set_mask_opacity(self, v: float) -> None:
         self._mask_opacity = max(0.0, min(1.0, float(v)))
@@ -282,8 +341,8 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
         if self._pan_from is not None:
             d = pos - self._pan_from
             self._pan_from = pos
-            self._auto_fit = False
-            self._scroll_by(-d.x(), -d.y())
+            self.nav.auto_fit = False
+            self.nav.scroll_by(-d.x(), -d.y())
         scene = self.view_to_image(pos)
         self._set_hover(scene)
         if self._pan_from is None and self._image is not None:
@@ -361,8 +420,9 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
 
     # ---------------------------------------------------------------- painting
     def _on_document_changed(self, rect: Rect) -> None:
-        if self._mask_layer is not None and self._document is not None:
-            self._mask_layer.update_from(self._document.mask, rect)
+        if self.mask_layer is not None and self._document is not None:
+            self.mask_layer.update_from(self._document.mask, rect)
+            self.overlays.mask_edited(rect)
             self._update_image_rect(QRectF(rect[0], rect[1], rect[2] - rect[0], rect[3] - rect[1]))
 
     def _update_image_rect(self, rect: QRectF) -> None:
@@ -382,7 +442,8 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
     def _update_brush_cursor(self) -> None:
         rect = self._brush_rect()
         if rect is not None:
-            self._update_image_rect(rect.adjusted(-2 / self._zoom, -2 / self._zoom, 2 / self._zoom, 2 / self._zoom))
+            z = self.nav.zoom
+            self._update_image_rect(rect.adjusted(-2 / z, -2 / z, 2 / z, 2 / z))
 
     @contextmanager
     def _brush_cursor_change(self) -> Iterator[None]:
@@ -396,61 +457,28 @@ class CanvasView(ZoomPanMixin, AsyncOverlaysMixin, QGraphicsView):
         self.last_paint_rect = event.rect()
         super().paintEvent(event)
 
-    def _draw_pixel_grid(self, painter: QPainter, rect: QRectF) -> None:
-        """Faint lines between image pixels, in the exposed part only (high zoom)."""
-        assert self._image is not None
-        x0, y0 = max(0, math.floor(rect.left())), max(0, math.floor(rect.top()))
-        x1, y1 = min(self._image.width, math.ceil(rect.right())), min(self._image.height, math.ceil(rect.bottom()))
-        if x0 > x1 or y0 > y1:
-            return
-        pen = QPen(QColor(255, 255, 255, 45), 0)
-        painter.setPen(pen)
-        lines = [QLineF(x, y0, x, y1) for x in range(x0, x1 + 1)]
-        lines += [QLineF(x0, y, x1, y) for y in range(y0, y1 + 1)]
-        painter.drawLines(lines)
-
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
-        painter.fillRect(rect, BACKGROUND)
-        layer = self._image_layer
-        if layer is None:
-            return
-        from segstudio.gui.canvas.layers import draw_layer
-
-        index = layer.level_index(self._zoom)
-        waiting = index >= layer.level_count and layer.array.shape[0] * layer.array.shape[1] > SYNC_PIXELS
-        if waiting:  # a large image zoomed out: reduce it in the background, draw what exists meanwhile
-            self._schedule_levels(index)
-        # crisp pixels when zoomed in; smooth sampling only when zoomed out
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self._zoom < 1.0)
-        if waiting and layer.level_count <= index // 2:  # nothing close: a subsampled copy meanwhile
-            level, scale = layer.quick_level(self._zoom)
-        else:
-            level, scale = layer.level_for(self._zoom, build=not waiting)
-        draw_layer(painter, level, rect, scale)
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-        pred = self._pred_layer
-        if (self._has_prediction and self._pred_visible and pred is not None and pred.qimage is not None
-                and self._pred_opacity > 0):
-            painter.setOpacity(self._pred_opacity)
-            draw_layer(painter, pred.qimage, rect)
-        mask_ready = self._image is not None and self._mask_rows_done >= self._image.height
-        if self._mask_visible and self._mask_layer is not None and mask_ready and self._mask_opacity > 0:
-            painter.setOpacity(self._mask_opacity)
-            draw_layer(painter, self._mask_layer.qimage, rect)
-        painter.setOpacity(1.0)
+        draw_background(self, painter, rect)
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802
-        if self._zoom >= GRID_ZOOM and self._image is not None:
-            self._draw_pixel_grid(painter, rect)
+        draw_foreground(self, painter, rect)
+
+    @property
+    def mask_drawn(self) -> bool:
+        """The mask overlay is drawn (visible, complete, not fully transparent)."""
+        return (self._mask_visible and self.mask_layer is not None and self.overlays.mask_ready
+                and self._mask_opacity > 0)
+
+    @property
+    def prediction_drawn(self) -> bool:
+        return self.overlays.has_prediction and self._pred_visible and self._pred_opacity > 0
+
+    def brush_outline(self) -> QRectF | None:
+        """Where the brush circle is drawn (scene coordinates), or None."""
+        return self._brush_rect()
+
+    def draw_tool(self, painter: QPainter) -> None:
         self._tool.draw(painter)
-        brush = self._brush_rect()
-        if brush is not None:
-            for color, width in ((QColor(0, 0, 0, 160), 3), (QColor(255, 255, 255), 1)):
-                pen = QPen(color, width)
-                pen.setCosmetic(True)
-                painter.setPen(pen)
-                painter.setBrush(Qt.BrushStyle.NoBrush)
-                painter.drawEllipse(brush)
 
 
 def _document_listener(canvas: CanvasView) -> Callable[[Rect], None]:

@@ -195,22 +195,32 @@ class MaskLayer(IndexedLayer):
         self.write(mask[y0:y1, x0:x1], rect)
 
 
+def hide_labeled(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The prediction overlay's bytes where the mask is unlabeled, transparent (255) where it has a label.
+    A new C-contiguous array. Pure: safe on any thread."""
+    return np.ascontiguousarray(np.where(mask == IGNORE_INDEX, values, np.uint8(IGNORE_INDEX)))
+
+
 class PredictionLayer(IndexedLayer):
     """The model's prediction; pixels with low confidence use dimmed colours (entries class + 128).
 
-    Its pixels are a numpy array made by :func:`prediction_values` (possibly on another thread) and
-    swapped in with :meth:`set_values`; ``qimage`` is None until then."""
+    ``source`` holds every predicted pixel (made by :func:`prediction_values`, possibly on another
+    thread); ``unlabeled_only`` the same with the pixels the mask already labels made transparent, so
+    an accepted or painted region is not covered twice (:func:`hide_labeled`). ``qimage(...)`` is None
+    until values are set."""
 
     def __init__(self, width: int, height: int) -> None:
         self.width, self.height = width, height
-        self.array: np.ndarray | None = None
-        self.qimage: QImage | None = None  # type: ignore[assignment]
+        self.source: np.ndarray | None = None
+        self.unlabeled_only: np.ndarray | None = None
+        self._images: dict[bool, QImage] = {}
         self._colors = []
 
     def set_colors(self, colors: list[tuple[int, int, int]]) -> None:
         self._colors = list(colors)[:IGNORE_INDEX]
-        if self.qimage is not None:
-            self.qimage.setColorTable(self.color_table())
+        table = self.color_table()
+        for image in self._images.values():
+            image.setColorTable(table)
 
     def color_table(self) -> list[int]:
         table = super().color_table()
@@ -224,17 +234,40 @@ class PredictionLayer(IndexedLayer):
     def n_colors(self) -> int:
         return len(self._colors)
 
-    def set_values(self, values: np.ndarray) -> None:
-        """Show ``values`` (from :func:`prediction_values`, C-contiguous (H, W) uint8; kept, not copied)."""
-        if values.shape != (self.height, self.width):
-            raise ValueError(f"prediction shape {values.shape} differs from the layer's {(self.height, self.width)}")
-        self.array = values
-        self.qimage = QImage(values.data, self.width, self.height, self.width, QImage.Format.Format_Indexed8)
-        self.qimage.setColorTable(self.color_table())
+    @property
+    def ready(self) -> bool:
+        return self.source is not None
 
-    def set_prediction(self, mask: np.ndarray, confidence: np.ndarray | None) -> None:
+    def qimage(self, unlabeled_only: bool = True) -> QImage | None:
+        """What to draw: every predicted pixel, or only those the mask leaves unlabeled."""
+        return self._images.get(bool(unlabeled_only) and self.unlabeled_only is not None)
+
+    def set_values(self, values: np.ndarray, unlabeled_only: np.ndarray | None = None) -> None:
+        """Show ``values`` (from :func:`prediction_values`, C-contiguous (H, W) uint8; kept, not copied) and
+        its copy with labeled pixels hidden (from :func:`hide_labeled`)."""
+        for arr in (values, unlabeled_only):
+            if arr is not None and arr.shape != (self.height, self.width):
+                raise ValueError(f"prediction shape {arr.shape} differs from the layer's {(self.height, self.width)}")
+        self.source, self.unlabeled_only = values, unlabeled_only
+        table = self.color_table()
+        self._images = {}
+        for key, arr in ((False, values), (True, unlabeled_only)):
+            if arr is not None:
+                image = QImage(arr.data, self.width, self.height, self.width, QImage.Format.Format_Indexed8)
+                image.setColorTable(table)
+                self._images[key] = image
+
+    def set_prediction(self, mask: np.ndarray, confidence: np.ndarray | None, labels: np.ndarray | None = None) -> None:
         """Colour ``mask`` (dimming low ``confidence``) on this thread; small images only."""
-        self.set_values(prediction_values(mask, confidence, self.n_colors))
+        values = prediction_values(mask, confidence, self.n_colors)
+        self.set_values(values, hide_labeled(values, labels) if labels is not None else None)
+
+    def update_labels(self, labels: np.ndarray, rect: Rect) -> None:
+        """The mask changed in ``rect``: re-hide the prediction under its labeled pixels there."""
+        if self.source is None or self.unlabeled_only is None:
+            return
+        x0, y0, x1, y1 = rect
+        self.unlabeled_only[y0:y1, x0:x1] = hide_labeled(self.source[y0:y1, x0:x1], labels[y0:y1, x0:x1])
 
     def value(self, x: int, y: int) -> int:
-        return IGNORE_INDEX if self.array is None else int(self.array[y, x])
+        return IGNORE_INDEX if self.source is None else int(self.source[y, x])

@@ -107,25 +107,32 @@ class LossPlot(QWidget):
         self.graphics.setMinimumHeight(220)
         self._layout.addWidget(self.graphics)
 
-        self.step_plot = self.graphics.addPlot(row=0, col=0, title="training loss")
+        # legends sit in their own row above each plot, so they never cover a curve
+        step_legend = pg.LegendItem(colCount=2)
+        self.graphics.addItem(step_legend, row=0, col=0)
+        self.step_plot = self.graphics.addPlot(row=1, col=0)
+        self.step_plot.setTitle("training loss", size="9pt")
         self.step_plot.setLabel("bottom", "step")
         self.step_plot.showGrid(x=True, y=True, alpha=0.2)
         self.step_plot.setClipToView(True)
         self.step_plot.setDownsampling(auto=True, mode="peak")
-        self.step_plot.addLegend(offset=(-5, 5))
         self.raw_curve = self.step_plot.plot(pen=pg.mkPen((70, 130, 180, 80), width=1), name="raw")
         self.smooth_curve = self.step_plot.plot(pen=pg.mkPen((20, 80, 160), width=2), name="smoothed")
+        step_legend.addItem(self.raw_curve, "raw")
+        step_legend.addItem(self.smooth_curve, "smoothed")
 
-        self.epoch_plot = self.graphics.addPlot(row=1, col=0, title="validation (per epoch)")
+        epoch_legend = pg.LegendItem(colCount=3)
+        self.graphics.addItem(epoch_legend, row=2, col=0)
+        self.epoch_plot = self.graphics.addPlot(row=3, col=0)
+        self.epoch_plot.setTitle("validation (per epoch)", size="9pt")
         self.epoch_plot.setLabel("bottom", "epoch")
         self.epoch_plot.setLabel("left", "loss")
         self.epoch_plot.showGrid(x=True, y=True, alpha=0.2)
-        legend = self.epoch_plot.addLegend(offset=(-5, 5))
+        self.epoch_plot.getViewBox().setLimits(xMin=0)
         sym = dict(symbol="o", symbolSize=6)
         dash = pg.mkPen((120, 120, 120), width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
-        self.train_epoch_curve = self.epoch_plot.plot(pen=dash, name="train loss", symbolBrush=(120, 120, 120), **sym)
-        self.val_curve = self.epoch_plot.plot(pen=pg.mkPen((200, 80, 20), width=2), name="val loss",
-                                              symbolBrush=(200, 80, 20), **sym)
+        self.train_epoch_curve = self.epoch_plot.plot(pen=dash, symbolBrush=(120, 120, 120), **sym)
+        self.val_curve = self.epoch_plot.plot(pen=pg.mkPen((200, 80, 20), width=2), symbolBrush=(200, 80, 20), **sym)
         # mIoU on a second y axis (right), in its own ViewBox linked on x
         self.miou_view = pg.ViewBox()
         self.epoch_plot.showAxis("right")
@@ -134,10 +141,13 @@ class LossPlot(QWidget):
         self.epoch_plot.getAxis("right").setLabel("mIoU")
         self.miou_view.setXLink(self.epoch_plot)
         self.miou_view.setYRange(0.0, 1.0)
+        self.miou_view.enableAutoRange(axis=pg.ViewBox.YAxis, enable=False)
         self.miou_curve = pg.PlotDataItem(pen=pg.mkPen((30, 150, 60), width=2), symbol="s", symbolSize=6,
                                           symbolBrush=(30, 150, 60))
         self.miou_view.addItem(self.miou_curve)
-        legend.addItem(self.miou_curve, "mIoU")
+        for curve, name in ((self.train_epoch_curve, "train loss"), (self.val_curve, "val loss"),
+                            (self.miou_curve, "mIoU")):
+            epoch_legend.addItem(curve, name)
         self.epoch_plot.getViewBox().sigResized.connect(self._sync_views)
         self._sync_views()
         self._draw_steps()
@@ -208,6 +218,14 @@ class LossPlot(QWidget):
         for idx, curve in ((1, self.train_epoch_curve), (2, self.val_curve), (3, self.miou_curve)):
             pts = [(e[0], e[idx]) for e in self._epochs if e[idx] is not None]
             curve.setData([p[0] for p in pts], [p[1] for p in pts])
+        last = max((e[0] for e in self._epochs), default=1.0)
+        # whole epochs from 0.5 to the last + 0.5: one epoch shows as one point in the middle, not at -5..10
+        self.epoch_plot.setXRange(0.5, max(1.0, last) + 0.5, padding=0)
+        losses = [v for e in self._epochs for v in (e[1], e[2]) if v is not None]
+        if losses:
+            lo, hi = min(losses), max(losses)
+            pad = max(0.05 * (hi - lo), 0.05 * max(abs(hi), 1e-3))
+            self.epoch_plot.setYRange(max(0.0, lo - pad), hi + pad, padding=0)
         self.redraws += 1
 
     # ------------------------------------------------------------------ inspection (tests, benchmark)

@@ -1,43 +1,43 @@
-"""Background prediction of single images (the one on screen) with the latest checkpoint.
+"""Background prediction of single images (the one on screen) with the project's checkpoint.
 
-:class:`PredictionService` owns a QThread with a :class:`_PredictWorker`. Requests are "latest wins":
-flipping quickly through images only predicts the one the user stopped on, and a prediction still
-running for an image the user has left is cancelled between two tile batches. The engine's
-Predictor tiles large images (an 8192x8192 image is predicted without touching the GUI thread).
+Requests run on the job runner's "predict" lane and are "latest wins": flipping quickly through
+images only predicts the one the user stopped on, and a prediction still running for an image the
+user has left is cancelled between two tile batches. The engine's Predictor tiles large images (an
+8192x8192 image is predicted without touching the GUI thread). The loaded model is kept between
+requests (one per checkpoint file and modification time), on the lane's single thread.
 """
 
 from __future__ import annotations
 
-import threading
-import traceback
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from segstudio.gui.jobs import Cancelled, Job, JobRunner
 
-
-class PredictionCancelled(Exception):
-    """Raised inside the model call when the prediction is no longer wanted."""
+PREDICT_KEY = "predict:current"
 
 
 class _CancellableForward:
-    """Wraps the predictor's model: checks a cancel flag before every (tile batch) forward pass."""
+    """Wraps the predictor's model: checks the running job before every (tile batch) forward pass."""
 
-    def __init__(self, model, cancel: threading.Event) -> None:
+    def __init__(self, model, cache: "PredictorCache") -> None:
         self.model = model
-        self.cancel = cancel
+        self.cache = cache
 
     def __call__(self, x):
-        if self.cancel.is_set():
-            raise PredictionCancelled()
+        if self.cache.should_stop():
+            raise Cancelled()
         return self.model(x)
 
 
 class PredictorCache:
-    """Loads ``Predictor.from_checkpoint`` once per (path, mtime) (engine imported lazily). Worker thread only."""
+    """``Predictor.from_checkpoint`` once per (path, mtime) (engine imported lazily). One thread only."""
 
-    def __init__(self, device: str = "auto", cancel: threading.Event | None = None) -> None:
+    def __init__(self, device: str = "auto") -> None:
         self.device = device
-        self.cancel = cancel or threading.Event()
+        #: asked before every forward pass of the model; True stops the prediction (raises Cancelled)
+        self.should_stop: Callable[[], bool] = lambda: False
         self._key: tuple[str, float] | None = None
         self._predictor = None
 
@@ -47,7 +47,7 @@ class PredictorCache:
         key = (str(checkpoint), Path(checkpoint).stat().st_mtime)
         if key != self._key or self._predictor is None:
             predictor = Predictor.from_checkpoint(checkpoint, device=self.device)
-            predictor.model = _CancellableForward(predictor.model, self.cancel)
+            predictor.model = _CancellableForward(predictor.model, self)
             self._predictor, self._key = predictor, key
         return self._predictor
 
@@ -82,129 +82,63 @@ def compact_confidence(confidence):
     return out
 
 
-def _job_key(image_id: str, checkpoint: Path) -> tuple:
-    try:
-        mtime = checkpoint.stat().st_mtime
-    except OSError:
-        mtime = 0.0
-    return (image_id, str(checkpoint), mtime)
+@dataclass
+class PredictedImage:
+    """A finished single-image prediction."""
+
+    image_id: str
+    project_root: Path
+    checkpoint: Path
+    mask: Any
+    confidence: Any
+    entropy: float
 
 
-class _PredictWorker(QObject):
-    predicted = Signal(str, object, object, float)  # image_id, mask, confidence, entropy
-    failed = Signal(str, str, str)  # image_id, message, traceback
-    idle = Signal()
+class PredictionService:
+    """Predicts images in the background; results go to ``on_result(PredictedImage)``, failures to
+    ``on_failure(image_id, message, traceback)``, both on the GUI thread."""
 
-    def __init__(self, device: str = "auto") -> None:
-        super().__init__()
-        self._lock = threading.Lock()
-        self._pending: tuple[tuple, str, Path, Path] | None = None
-        self._running: tuple | None = None
-        self._last_done: tuple | None = None
-        self.cancel_event = threading.Event()
-        self._cache = PredictorCache(device, self.cancel_event)
-        self._threads_set = False
+    def __init__(self, runner: JobRunner, on_result: Callable[[PredictedImage], None],
+                 on_failure: Callable[[str, str, str], None], device: str = "auto") -> None:
+        self.runner = runner
+        self.on_result, self.on_failure = on_result, on_failure
+        self.cache = PredictorCache(device)
+        self._last: tuple | None = None  # (image id, checkpoint, mtime) of the last finished prediction
 
-    def submit(self, image_id: str, image_path: Path, checkpoint: Path) -> bool:
-        """Queue a prediction (replacing a queued one, cancelling a running one for something else).
-        False when exactly this prediction is already running or was the last one done."""
-        key = _job_key(image_id, Path(checkpoint))
-        with self._lock:
-            if key == self._running or (key == self._last_done and self._running is None):
-                self._pending = None
-                return False
-            if self._running is not None:
-                self.cancel_event.set()
-            self._pending = (key, image_id, Path(image_path), Path(checkpoint))
-        return True
+    @property
+    def busy(self) -> bool:
+        return self.runner.pending(PREDICT_KEY)
 
-    def stop(self) -> None:
-        """Drop the queued job and cancel the running one (thread-safe)."""
-        with self._lock:
-            self._pending = None
-            self.cancel_event.set()
-
-    @Slot()
-    def process(self) -> None:
-        with self._lock:
-            job, self._pending = self._pending, None
-            if job is None:
-                return
-            self._running = job[0]
-            self.cancel_event.clear()
-        key, image_id, image_path, checkpoint = job
-        try:
-            if not self._threads_set:
-                import torch
-
-                from segstudio.gui.training.worker import lower_thread_priority, worker_torch_threads
-
-                lower_thread_priority()
-                torch.set_num_threads(worker_torch_threads())
-                self._threads_set = True
-            pred = predict_file(self._cache, checkpoint, image_path, check_size=False)
-            confidence = compact_confidence(pred.confidence)
-            with self._lock:
-                self._last_done = key
-            self.predicted.emit(image_id, pred.mask, confidence, float(pred.entropy))
-        except PredictionCancelled:
-            pass
-        except Exception as exc:  # noqa: BLE001 - reported in the panel
-            self.failed.emit(image_id, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        with self._lock:
-            self._running = None
-            more = self._pending is not None
-        if not more:
-            self.idle.emit()
-
-
-class PredictionService(QObject):
-    """Predicts images in the background; emits ``predicted(image_id, mask, confidence, entropy)``."""
-
-    predicted = Signal(str, object, object, float)
-    failed = Signal(str, str, str)
-    _wake = Signal()
-
-    def __init__(self, parent: QObject | None = None, device: str = "auto") -> None:
-        super().__init__(parent)
-        self.checkpoint: Path | None = None
-        self.busy = False
-        self._thread = QThread()
-        self._thread.setObjectName("segstudio-predict")
-        self._worker = _PredictWorker(device)
-        self._worker.moveToThread(self._thread)
-        self._wake.connect(self._worker.process)
-        self._worker.predicted.connect(self.predicted)
-        self._worker.failed.connect(self.failed)
-        self._worker.idle.connect(self._on_idle)
-        self._started = False
-
-    def set_checkpoint(self, path: str | Path | None) -> None:
-        self.checkpoint = Path(path) if path else None
-
-    def request(self, image_id: str, image_path: str | Path) -> bool:
-        """Predict ``image_id`` with the current checkpoint (latest request wins)."""
-        if self.checkpoint is None or not self.checkpoint.is_file():
+    def request(self, image_id: str, image_path: Path, checkpoint: Path | None, project_root: Path) -> bool:
+        """Predict ``image_id`` with ``checkpoint`` (latest request wins). False when there is no checkpoint."""
+        if checkpoint is None or not Path(checkpoint).is_file():
             return False
-        if not self._started:
-            self._thread.start()
-            self._started = True
-        if not self._worker.submit(image_id, Path(image_path), self.checkpoint):
-            return True  # already running / just done with this checkpoint
-        self.busy = True
-        self._wake.emit()
+        key = (image_id, str(checkpoint), Path(checkpoint).stat().st_mtime)
+        if key == self._last and not self.busy:
+            return True  # exactly this prediction is what was shown last
+        cache, path, ckpt = self.cache, Path(image_path), Path(checkpoint)
+
+        def work(job: Job) -> PredictedImage:
+            from segstudio.gui.training.worker import prepare_compute_thread
+
+            prepare_compute_thread()
+            cache.should_stop = lambda: job.cancelled
+            try:
+                pred = predict_file(cache, ckpt, path, check_size=False)
+            finally:
+                cache.should_stop = lambda: False
+            return PredictedImage(image_id, project_root, ckpt, pred.mask, compact_confidence(pred.confidence),
+                                  float(pred.entropy))
+
+        def done(result: PredictedImage) -> None:
+            self._last = key
+            self.on_result(result)
+
+        self.runner.submit(PREDICT_KEY, work, lane="predict", on_done=done,
+                           on_error=lambda exc, tb: self.on_failure(image_id, f"{type(exc).__name__}: {exc}", tb))
         return True
 
-    def _on_idle(self) -> None:
-        self.busy = False
-
-    def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Cancel what runs (between two tile batches) and stop the thread. True when it ended in time."""
-        self._worker.stop()
-        if not self._started:
-            return True
-        self._thread.quit()
-        ok = self._thread.wait(timeout_ms)
-        self._started = not ok
-        self.busy = False
-        return bool(ok)
+    def forget(self) -> None:
+        """Another project: drop the pending request and what was predicted last."""
+        self.runner.cancel(PREDICT_KEY)
+        self._last = None

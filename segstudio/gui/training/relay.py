@@ -3,9 +3,10 @@
 The engine calls callbacks on the worker thread. :class:`EventBuffer` (no Qt) stores them under a
 lock: step events are coalesced (every loss is kept as a plain float pair for the curve, but only
 the latest step event is kept for the progress bar), previews are "latest wins", and the rare
-events (start, epoch end, checkpoint, warnings, end) are queued in order. :class:`EventPump`, a
-QObject living on the GUI thread, drains the buffer on a QTimer (every ~60 ms) and emits signals,
-so the event loop never floods however fast the trainer steps.
+events (start, epoch end, checkpoint, warnings, end) are queued in order. After each event it pokes
+``notify`` (the training job's ``report``); the job runner coalesces the pokes and, on the GUI
+thread, :func:`emit_drained` turns what was buffered into :class:`TrainingEvents` signals at most
+every ~100 ms, so the event loop never floods however fast the trainer steps.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from typing import Callable
+
+from PySide6.QtCore import QObject, Signal
 
 import numpy as np
 
@@ -36,11 +39,13 @@ class Drained:
 
 
 class EventBuffer:
-    """Engine callback object (duck-typed, see ENGINE_API.md) that buffers events for the GUI thread."""
+    """Engine callback object (the trainer's ``on_*`` callbacks) that buffers events for the GUI thread;
+    ``notify()`` is called (outside the lock) after each one."""
 
-    def __init__(self) -> None:
+    def __init__(self, notify: Callable[[], None] = lambda: None) -> None:
         self._lock = threading.Lock()
         self._pending = Drained()
+        self.notify = notify
 
     # ---- engine callbacks (worker thread)
     def on_train_start(self, ev) -> None:
@@ -53,6 +58,7 @@ class EventBuffer:
             if len(steps) > MAX_PENDING_STEPS:  # GUI stalled: keep every other point
                 del steps[::2]
             self._pending.last_step = ev
+        self.notify()
 
     def on_epoch_end(self, ev) -> None:
         self._push("epoch", ev)
@@ -61,6 +67,7 @@ class EventBuffer:
         ev = _copy_preview(ev)
         with self._lock:
             self._pending.preview = ev
+        self.notify()
 
     def on_checkpoint(self, ev) -> None:
         self._push("checkpoint", ev)
@@ -84,6 +91,7 @@ class EventBuffer:
     def _push(self, kind: str, ev: Any) -> None:
         with self._lock:
             self._pending.events.append((kind, ev))
+        self.notify()
 
 
 def _copy_preview(ev):
@@ -113,60 +121,30 @@ class TrainingEvents(QObject):
     warning = Signal(str)
     ended = Signal(object)
 
-    def forward_to(self, other: TrainingEvents) -> None:
-        """Re-emit every event signal of this object from ``other``'s signal of the same name."""
-        for name in self.SIGNAL_NAMES:
-            getattr(self, name).connect(getattr(other, name))
 
-
-class EventPump(TrainingEvents):
-    """Drains an :class:`EventBuffer` on the GUI thread and re-emits its contents as signals.
-
-    Step events come out as ``steps(list[(global_step, loss)], last StepEvent)`` at most once per
-    interval; previews as ``preview(PreviewEvent)`` (latest wins); the others one signal each, in order.
-    """
-
-    def __init__(self, buffer: EventBuffer, interval_ms: int = 60, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.buffer = buffer
-        self._timer = QTimer(self)
-        self._timer.setInterval(interval_ms)
-        self._timer.timeout.connect(self.pump)
-
-    def start(self) -> None:
-        self._timer.start()
-
-    def stop(self) -> None:
-        """Stop the timer after delivering what is still buffered."""
-        self._timer.stop()
-        self.pump()
-
-    def is_active(self) -> bool:
-        return self._timer.isActive()
-
-    def pump(self) -> None:
-        """Emit everything buffered since the last call (GUI thread)."""
-        d = self.buffer.drain()
-        if d.empty():
-            return
-        ended = []
-        for kind, ev in d.events:
-            if kind == "start":
-                self.started.emit(ev)
-        if d.steps or d.last_step is not None:
-            self.steps.emit(d.steps, d.last_step)
-        for kind, ev in d.events:
-            if kind == "epoch":
-                self.epochEnded.emit(ev)
-            elif kind == "checkpoint":
-                self.checkpointSaved.emit(ev)
-            elif kind == "batch_size":
-                self.batchSizeReduced.emit(ev)
-            elif kind == "warning":
-                self.warning.emit(ev)
-            elif kind == "end":
-                ended.append(ev)
-        if d.preview is not None:
-            self.preview.emit(d.preview)
-        for ev in ended:
-            self.ended.emit(ev)
+def emit_drained(target: TrainingEvents, d: Drained) -> None:
+    """Emit one drain of the buffer from ``target``: ``started`` first, then ``steps(points, last)``, the
+    rare events in order, the latest ``preview``, and ``ended`` last."""
+    if d.empty():
+        return
+    for kind, ev in d.events:
+        if kind == "start":
+            target.started.emit(ev)
+    if d.steps or d.last_step is not None:
+        target.steps.emit(d.steps, d.last_step)
+    ended = []
+    for kind, ev in d.events:
+        if kind == "epoch":
+            target.epochEnded.emit(ev)
+        elif kind == "checkpoint":
+            target.checkpointSaved.emit(ev)
+        elif kind == "batch_size":
+            target.batchSizeReduced.emit(ev)
+        elif kind == "warning":
+            target.warning.emit(ev)
+        elif kind == "end":
+            ended.append(ev)
+    if d.preview is not None:
+        target.preview.emit(d.preview)
+    for ev in ended:
+        target.ended.emit(ev)

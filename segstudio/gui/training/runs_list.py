@@ -1,10 +1,8 @@
-"""Past training runs (PROJECT/runs/<id>): read config.json + metrics.jsonl, pick a checkpoint for predictions."""
+"""Past training runs (PROJECT/runs/<id>), read through :mod:`segstudio.core.run_records`; pick the
+checkpoint that predicts."""
 
 from __future__ import annotations
 
-import json
-import math
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -12,77 +10,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QPushButton, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
-from segstudio.gui.training.metrics_follower import JsonlTail, record_type
+from segstudio.core.run_records import RunInfo, read_run, scan_runs
 
-MAX_CONFIG_BYTES = 4 * 1024 * 1024
-
-
-@dataclass
-class RunInfo:
-    """What the runs list shows about one run folder."""
-
-    path: Path
-    name: str
-    model: str = "?"
-    epochs_planned: int | None = None
-    epochs_done: int = 0
-    best_miou: float | None = None
-    last_miou: float | None = None
-    status: str = ""
-    modified: float = 0.0
-    checkpoints: dict[str, Path] = field(default_factory=dict)  # "best"/"last" -> path
-
-    @property
-    def preferred_checkpoint(self) -> Path | None:
-        return self.checkpoints.get("best") or self.checkpoints.get("last")
-
-
-def read_run(run_dir: str | Path) -> RunInfo:
-    """Summarise one run folder; missing or damaged files leave fields at their defaults."""
-    run_dir = Path(run_dir)
-    info = RunInfo(path=run_dir, name=run_dir.name)
-    try:
-        info.modified = run_dir.stat().st_mtime
-    except OSError:
-        pass
-    cfg_path = run_dir / "config.json"
-    try:
-        if cfg_path.is_file() and cfg_path.stat().st_size <= MAX_CONFIG_BYTES:
-            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-            if isinstance(cfg, dict):
-                cfg = cfg.get("config", cfg) if isinstance(cfg.get("config"), dict) else cfg
-                info.model = str(cfg.get("model", "?"))
-                if isinstance(cfg.get("epochs"), int):
-                    info.epochs_planned = cfg["epochs"]
-    except (OSError, ValueError):
-        pass
-    for rec in JsonlTail(run_dir / "metrics.jsonl").read_new():
-        kind = record_type(rec)
-        if kind == "epoch":
-            info.epochs_done = max(info.epochs_done, int(rec.get("epoch", 0) or 0) + 1)
-            miou = rec.get("miou")
-            if isinstance(miou, (int, float)) and math.isfinite(miou):
-                info.last_miou = float(miou)
-                info.best_miou = float(miou) if info.best_miou is None else max(info.best_miou, float(miou))
-        elif kind == "end":
-            info.status = str(rec.get("status", ""))
-        elif kind == "start" and isinstance(rec.get("model"), str) and info.model == "?":
-            info.model = rec["model"]
-    for kind in ("best", "last"):
-        p = run_dir / f"{kind}.pt"
-        if p.is_file():
-            info.checkpoints[kind] = p
-    return info
-
-
-def scan_runs(runs_dir: str | Path) -> list[RunInfo]:
-    """Every run folder under ``runs_dir`` (newest first)."""
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        return []
-    runs = [read_run(p) for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
-    runs.sort(key=lambda r: (r.modified, r.name), reverse=True)
-    return runs
+__all__ = ["RunInfo", "RunsList", "read_run", "scan_runs"]
 
 
 class RunsList(QWidget):
@@ -90,7 +20,7 @@ class RunsList(QWidget):
 
     checkpointChosen = Signal(object)  # Path
 
-    COLUMNS = ("run", "model", "epochs", "best mIoU", "status", "date")
+    COLUMNS = ("run", "model", "epochs", "best mIoU", "status", "started from", "date")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -136,7 +66,10 @@ class RunsList(QWidget):
             epochs = f"{run.epochs_done}/{run.epochs_planned}" if run.epochs_planned else str(run.epochs_done)
             miou = f"{run.best_miou:.3f}" if run.best_miou is not None else "–"
             date = datetime.fromtimestamp(run.modified).strftime("%Y-%m-%d %H:%M") if run.modified else ""
-            item = QTreeWidgetItem([run.name, run.model, epochs, miou, run.status, date])
+            start = Path(run.init_from).name if run.init_from else "scratch"
+            item = QTreeWidgetItem([run.name, run.model, epochs, miou, run.status, start, date])
+            if run.init_from:
+                item.setToolTip(5, run.init_from)
             item.setData(0, Qt.ItemDataRole.UserRole, str(run.path))
             if self.active_checkpoint is not None and self.active_checkpoint.parent == run.path:
                 font = item.font(0)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import sys
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QSpinBox, QWidget)
 
 from segstudio.engine.config import LIVE_EPOCHS, TrainConfig, option_of  # plain dataclasses: no torch
+from segstudio.gui.jobs import JobRunner
 from segstudio.gui.settings import app_settings
 
 DEFAULT_MODELS = ["unet", "segnet", "lraspp_mobilenet_v3", "deeplabv3_mobilenet_v3", "deeplabv3_resnet50",
@@ -25,30 +26,25 @@ PRECISIONS = [("auto", "auto"), ("fp32", "fp32"), ("bf16", "bf16"),
 SETTINGS_KEY = "training/last_settings"
 
 
-class _ProbeThread(QThread):
-    done = Signal(object, object, str)  # devices, models, error
+def probe_devices(_job=None) -> tuple[list, list]:
+    """([(spec, label)] devices, [model names]); imports torch (run it on the job runner)."""
+    from segstudio.engine.device import available_devices
+    from segstudio.engine.models import available_models
 
-    def run(self) -> None:
-        try:
-            from segstudio.engine.device import available_devices
-            from segstudio.engine.models import available_models
-
-            self.done.emit(list(available_devices()), list(available_models()), "")
-        except Exception as exc:  # noqa: BLE001 - the form keeps its defaults
-            self.done.emit([], [], f"{type(exc).__name__}: {exc}")
+    return list(available_devices()), list(available_models())
 
 
 class DeviceProbe(QObject):
-    """Lists devices and models on a background QThread; emits ``ready(devices, models)`` once."""
+    """Lists devices and models on the job runner; emits ``ready(devices, models)`` once."""
 
     ready = Signal(object, object)  # [(spec, label)], [model names]
     failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, runner: JobRunner, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.runner = runner
         self.started = False
         self.result: tuple[list, list] | None = None
-        self._thread: _ProbeThread | None = None
 
     def start(self) -> None:
         """Probe once in the background; later calls re-emit the known result."""
@@ -57,23 +53,12 @@ class DeviceProbe(QObject):
                 self.ready.emit(*self.result)
             return
         self.started = True
-        self._thread = _ProbeThread(self)
-        self._thread.done.connect(self._on_done)
-        self._thread.start()
+        self.runner.submit("device-probe", probe_devices, lane="batch", on_done=self._on_done,
+                           on_error=lambda exc, _tb: self.failed.emit(f"{type(exc).__name__}: {exc}"))
 
-    def wait(self, timeout_ms: int = 30000) -> None:
-        """Join the probe thread (window close)."""
-        if self._thread is not None:
-            self._thread.wait(timeout_ms)
-
-    def _on_done(self, devices: list, models: list, error: str) -> None:
-        if self._thread is not None:
-            self._thread.wait(1000)
-        if error:
-            self.failed.emit(error)
-            return
-        self.result = (devices, models)
-        self.ready.emit(devices, models)
+    def _on_done(self, result: tuple[list, list]) -> None:
+        self.result = result
+        self.ready.emit(*result)
 
 
 class _DeviceCombo(QComboBox):
@@ -89,7 +74,7 @@ class _DeviceCombo(QComboBox):
 class TrainSettingsForm(QWidget):
     """The form; :meth:`config` returns a dict for ``TrainConfig.from_json``."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         form = QFormLayout(self)
         form.setContentsMargins(0, 0, 0, 0)
@@ -154,7 +139,7 @@ class TrainSettingsForm(QWidget):
         #: extra TrainConfig fields merged into :meth:`config` (e.g. model_args, steps_per_epoch; tests use it)
         self.extra_config: dict = {}
         self.cuda_devices: list[tuple[str, str]] = []
-        self.probe = DeviceProbe(self)
+        self.probe = DeviceProbe(runner, self)
         self.probe.ready.connect(self.set_available)
 
     # ------------------------------------------------------------------ devices

@@ -1,8 +1,9 @@
-"""The training worker: a QObject on its own QThread that runs the engine's Trainer.
+"""The in-process training: the engine's Trainer run as a job on the runner's "train" lane (a QThread).
 
-The GUI thread never runs torch. Engine callbacks land in an :class:`EventBuffer`; an
-:class:`EventPump` on the GUI thread turns them into throttled signals. :class:`TrainingController`
-owns the thread, the worker and the pump, and stops them cleanly (cancel, then join).
+The GUI thread never runs torch. Engine callbacks land in an :class:`EventBuffer`, which pokes the job's
+progress channel; on the GUI thread the buffer is drained (at most every ``interval_ms``) into the
+:class:`TrainingEvents` signals of :class:`TrainingController`. Stop asks the trainer to finish after
+the current batch (its end event still arrives); closing the window cancels the job and joins it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,14 @@ import threading
 import traceback
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-from segstudio.gui.training.relay import EventBuffer, EventPump, TrainingEvents
+from segstudio.gui.jobs import Job, JobRunner
+from segstudio.gui.training.relay import EventBuffer, TrainingEvents, emit_drained
+
+TRAIN_KEY = "train"
 
 
 def worker_torch_threads() -> int:
@@ -43,6 +48,19 @@ def lower_thread_priority(increment: int = BACKGROUND_NICE) -> None:
         pass
 
 
+def prepare_compute_thread() -> None:
+    """Once per worker thread that runs torch: lower its priority and size torch's thread pool."""
+    local = _thread_state
+    if getattr(local, "prepared", False):
+        return
+    local.prepared = True
+    lower_thread_priority()
+    import torch
+
+    torch.set_num_threads(worker_torch_threads())
+
+
+_thread_state = threading.local()
 _gc_frozen = False
 
 
@@ -65,172 +83,131 @@ def failed_end(message: str, tb: str | None) -> SimpleNamespace:
     return SimpleNamespace(status="failed", message=message, traceback=tb, run_dir=None, best_miou=None)
 
 
-class _EndTracker:
-    """Callback that only notes whether the trainer reported its end."""
+class _RunHandle:
+    """Shared between the GUI thread and the training thread: the trainer, the preview image, stop."""
 
-    def __init__(self) -> None:
-        self.seen = False
+    def __init__(self, preview_image: str | None) -> None:
+        self.lock = threading.Lock()
+        self.trainer: Any = None
+        self.preview = preview_image
+        self.stopped = False
 
-    def on_end(self, ev) -> None:
-        self.seen = True
+    def attach(self, trainer: Any) -> None:
+        with self.lock:
+            self.trainer = trainer
+            if self.preview is not None:
+                trainer.set_preview_image(self.preview)
+            if self.stopped:
+                trainer.cancel()
 
-
-class TrainWorker(QObject):
-    """Runs one training (``run`` slot, on the worker thread). ``cancel``/``set_preview_image`` are thread-safe."""
-
-    finished = Signal(object)  # TrainEnd (or look-alike)
-
-    def __init__(self, project_root: str | Path, config: dict, buffer: EventBuffer,
-                 preview_image: str | None = None, torch_threads: int | None = None) -> None:
-        super().__init__()
-        self.project_root = Path(project_root)
-        self.config = dict(config)
-        self.buffer = buffer
-        self.torch_threads = torch_threads or worker_torch_threads()
-        self._lock = threading.Lock()
-        self._trainer = None
-        self._cancelled = False
-        self._preview = preview_image
-        self.run_dir: Path | None = None
-
-    @Slot()
-    def run(self) -> None:
-        tracker = _EndTracker()
-        end = None
-        try:
-            lower_thread_priority()
-            import torch
-
-            torch.set_num_threads(self.torch_threads)
-            from segstudio.engine.config import TrainConfig
-            from segstudio.engine.trainer import Trainer
-
-            freeze_gc()
-
-            cfg = TrainConfig.from_json(self.config)
-            trainer = Trainer(self.project_root, cfg, callbacks=[self.buffer, tracker])
-            with self._lock:
-                self._trainer = trainer
-                if self._preview is not None:
-                    trainer.set_preview_image(self._preview)
-                if self._cancelled:
-                    trainer.cancel()
-            end = trainer.run()
-            self.run_dir = getattr(trainer, "run_dir", None)
-        except BaseException as exc:  # noqa: BLE001 - everything must reach the panel, the app keeps running
-            tb = traceback.format_exc()
-            if not tracker.seen:
-                end = failed_end(f"{type(exc).__name__}: {exc}", tb)
-                self.buffer.on_end(end)
-        if end is None:
-            end = failed_end("training ended without a result", None)
-            if not tracker.seen:
-                self.buffer.on_end(end)
-        self.finished.emit(end)
-
-    def cancel(self) -> None:
-        """Ask the trainer to stop after the current batch (keeps the last checkpoint)."""
-        with self._lock:
-            self._cancelled = True
-            trainer = self._trainer
+    def stop(self) -> None:
+        with self.lock:
+            self.stopped = True
+            trainer = self.trainer
         if trainer is not None:
             trainer.cancel()
 
-    def set_preview_image(self, image_id: str | None) -> None:
-        with self._lock:
-            self._preview = image_id
-            trainer = self._trainer
+    def set_preview(self, image_id: str | None) -> None:
+        with self.lock:
+            self.preview = image_id
+            trainer = self.trainer
         if trainer is not None:
             trainer.set_preview_image(image_id)
 
 
+def run_training(job: Job, project_root: Path, config: dict, buffer: EventBuffer, handle: _RunHandle) -> Any:
+    """The training job (on the "train" lane): returns the TrainEnd (or a look-alike); never raises."""
+    seen = SimpleNamespace(end=False)
+
+    class _EndTracker:
+        def on_end(self, ev) -> None:
+            seen.end = True
+
+    try:
+        prepare_compute_thread()
+        from segstudio.engine.config import TrainConfig
+        from segstudio.engine.trainer import Trainer
+
+        freeze_gc()
+        trainer = Trainer(project_root, TrainConfig.from_json(config), callbacks=[buffer, _EndTracker()])
+        handle.attach(trainer)
+        job.token.on_cancel(trainer.cancel)
+        return trainer.run()
+    except BaseException as exc:  # noqa: BLE001 - everything must reach the panel, the app keeps running
+        end = failed_end(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+        if not seen.end:
+            buffer.on_end(end)
+        return end
+
+
 class TrainingController(TrainingEvents):
-    """Starts/stops trainings on a worker thread and re-emits their events (the
-    :class:`TrainingEvents` signals) on the GUI thread."""
+    """Starts and stops the in-process training and re-emits its events (the :class:`TrainingEvents`
+    signals) on the GUI thread."""
 
     runningChanged = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None, interval_ms: int = 100) -> None:
+    def __init__(self, runner: JobRunner, parent: QObject | None = None, interval_ms: int = 100) -> None:
         super().__init__(parent)
+        self.runner = runner
         self.interval_ms = interval_ms
-        self.thread: QThread | None = None
-        self.worker: TrainWorker | None = None
-        self.pump: EventPump | None = None
         self.last_end = None
+        self._buffer: EventBuffer | None = None
+        self._handle: _RunHandle | None = None
         self._saved_switch_interval: float | None = None
 
     def is_running(self) -> bool:
-        return self.thread is not None and self.thread.isRunning()
+        return self._handle is not None
 
     def start(self, project_root: str | Path, config: dict, preview_image: str | None = None) -> None:
-        """Start a training in the background (a previous one that is still finishing is joined first)."""
+        """Start a training in the background."""
         if self.is_running():
             raise RuntimeError("a training is already running")
-        self._cleanup()
         buffer = EventBuffer()
-        self.pump = EventPump(buffer, self.interval_ms, self)
-        self.pump.forward_to(self)
-        self.worker = TrainWorker(project_root, config, buffer, preview_image)
-        self.thread = QThread()
-        self.thread.setObjectName("segstudio-training")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.finished.connect(self._on_worker_finished)
-        if self._saved_switch_interval is None:
-            # hand the GIL over more often while the worker runs Python code, so the GUI thread
-            # (slots, pyqtgraph painting) waits at most ~1 ms for it instead of 5 ms
-            self._saved_switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(self._saved_switch_interval, GUI_SWITCH_INTERVAL_S))
-        self.thread.start()
-        self.pump.start()
+        handle = _RunHandle(preview_image)
+        self._buffer, self._handle = buffer, handle
+        root, cfg = Path(project_root), dict(config)
+
+        def work(job: Job) -> Any:
+            buffer.notify = job.report
+            return run_training(job, root, cfg, buffer, handle)
+
+        # hand the GIL over more often while the worker runs Python code, so the GUI thread (slots,
+        # pyqtgraph painting) waits at most ~1 ms for it instead of 5 ms
+        self._saved_switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._saved_switch_interval, GUI_SWITCH_INTERVAL_S))
+        self.runner.submit(TRAIN_KEY, work, lane="train", on_progress=lambda _p: self._drain(),
+                           on_done=self._on_done, progress_interval_ms=self.interval_ms)
         self.runningChanged.emit(True)
 
     def stop(self) -> None:
-        """Request cancellation (returns at once; ``runningChanged(False)`` follows within a second or so)."""
-        if self.worker is not None:
-            self.worker.cancel()
+        """Ask the trainer to stop after the current batch (``runningChanged(False)`` follows)."""
+        if self._handle is not None:
+            self._handle.stop()
 
     def set_preview_image(self, image_id: str | None) -> None:
-        if self.worker is not None:
-            self.worker.set_preview_image(image_id)
+        if self._handle is not None:
+            self._handle.set_preview(image_id)
 
-    def shutdown(self, timeout_s: float = 10.0) -> bool:
-        """Cancel and join the worker thread (blocking, for window close). True when it ended in time."""
-        if self.thread is None:
-            return True
-        self.stop()
-        self.thread.quit()  # honoured once run() returns
-        if not self.thread.wait(max(1, int(timeout_s * 1000))):
-            return False  # should not happen: the trainer honours cancel between batches
-        self._finish()
-        return True
+    def _drain(self) -> None:
+        if self._buffer is not None:
+            emit_drained(self, self._buffer.drain())
 
-    @Slot(object)
-    def _on_worker_finished(self, end) -> None:
+    def _on_done(self, end: Any) -> None:
         self.last_end = end
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait(5000)
+        self._drain()
         self._finish()
 
     def _finish(self) -> None:
         if self._saved_switch_interval is not None:
             sys.setswitchinterval(self._saved_switch_interval)
             self._saved_switch_interval = None
-        if self.pump is not None:
-            self.pump.stop()  # deliver what is still buffered (ends with `ended`)
-        was = self.thread is not None
-        self._cleanup()
+        was = self._handle is not None
+        self._buffer = self._handle = None
         if was:
             self.runningChanged.emit(False)
 
-    def _cleanup(self) -> None:
-        if self.thread is not None:
-            self.thread.quit()
-            self.thread.wait(5000)
-            self.thread.deleteLater()
-        if self.worker is not None:
-            self.worker.deleteLater()
-        if self.pump is not None:
-            self.pump.deleteLater()
-        self.thread = self.worker = self.pump = None
+    def shutdown(self) -> None:
+        """The window closes: stop the training (the runner's shutdown joins its thread)."""
+        self.stop()
+        self.runner.cancel(TRAIN_KEY)
+        self._finish()

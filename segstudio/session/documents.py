@@ -13,8 +13,7 @@ DEFAULT_BUDGET_BYTES = 1024 * 1024 * 1024
 
 def document_bytes(doc: MaskDocument) -> int:
     """Memory held by a document: its mask plus its undo and redo tiles."""
-    history = sum(e.nbytes for e in doc._undo) + sum(e.nbytes for e in doc._redo)  # noqa: SLF001
-    return int(doc.mask.nbytes) + history
+    return int(doc.mask.nbytes) + doc.history_nbytes
 
 
 class DocumentStore:
