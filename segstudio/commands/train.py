@@ -34,6 +34,10 @@ def build_config(args: argparse.Namespace):
     config = config_from_args(args)
     if args.width is not None:
         config.model_args = {**config.model_args, "width": args.width}
+    if config.init is not None and args.width is None and not {"model", "model_args"} & set(given_options(args)):
+        from segstudio.engine.init_from import init_architecture
+
+        config.model, config.model_args = init_architecture(config.init)  # --init without --model: its model
     if config.resume is not None:
         from segstudio.engine.train_state import RESUMED_FIELDS
 
