@@ -36,6 +36,11 @@ class InitSource:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "InitSource":
+        """Inverse of :meth:`to_json` (unknown keys ignored)."""
+        return cls(**{k: d[k] for k in cls.__dataclass_fields__ if k in d})
+
     def note(self, project_classes: list[str]) -> str | None:
         """The one-line warning for a re-initialised head (None when the whole model was loaded)."""
         if self.head == "loaded":
@@ -53,15 +58,43 @@ def init_architecture(path: str | Path) -> tuple[str, dict]:
     return str(spec.get("name")), dict(spec.get("args") or {})
 
 
+def check_init(path: str | Path, model_name: str, model_args: dict, class_names: list[str]) -> InitSource:
+    """What ``--init path`` would record for this model and these classes, without training (the model is
+    built on the meta device); raises the same one-line SegstudioError as training would. For forms."""
+    from segstudio.engine.models import create_model
+
+    with torch.device("meta"):
+        own = create_model(model_name, len(class_names), pretrained=False, **dict(model_args)).state_dict()
+    return _plan(path, own, model_name, model_args, class_names)[1]
+
+
 def init_from_checkpoint(model: nn.Module, path: str | Path, model_name: str, model_args: dict,
                          class_names: list[str]) -> InitSource:
     """Load checkpoint ``path``'s weights into ``model`` (built as ``model_name`` for ``class_names``).
 
     Raises SegstudioError with one line for another model, other arguments or input channels.
     """
+    own = model.state_dict()
+    src, record, head = _plan(path, own, model_name, model_args, class_names)
+    state = {k: v for k, v in src.items() if k not in head}
+    for k in head:
+        if record.head == "loaded":
+            state[k] = src[k]
+            continue
+        fresh = own[k].detach().clone()
+        for i, name in enumerate(class_names):
+            if name in record.classes:
+                fresh[i] = src[k][record.classes.index(name)].to(fresh.dtype)
+        state[k] = fresh
+    model.load_state_dict(state, strict=True)
+    return record
+
+
+def _plan(path: str | Path, own: dict[str, torch.Tensor], model_name: str, model_args: dict,
+          class_names: list[str]) -> tuple[dict[str, torch.Tensor], InitSource, set[str]]:
+    """Load and check the checkpoint against the model's state ``own``: its tensors, the record, the head keys."""
     path = Path(path).expanduser().resolve()
     ckpt = load_checkpoint(path)
-    sha = _sha256(path)
     spec = ckpt["model"] if isinstance(ckpt["model"], dict) else {}
     src_name, src_args = str(spec.get("name")), dict(spec.get("args") or {})
     if src_name != model_name:
@@ -70,26 +103,15 @@ def init_from_checkpoint(model: nn.Module, path: str | Path, model_name: str, mo
     src = ckpt["state_dict"]
     if not isinstance(src, dict) or not all(isinstance(v, torch.Tensor) for v in src.values()):
         raise SegstudioError(f"cannot start from {path}: its state_dict is not a set of tensors")
-    own = model.state_dict()
     src_classes = [c.name for c in checkpoint_classes(ckpt)]
     _check_channels(path, own, src)
     head = head_keys(model_name, model_args, own, len(class_names))
     _check_architecture(path, own, src, head, model_name, model_args, src_args, len(src_classes))
-    state = {k: v for k, v in src.items() if k not in head}
     same = src_classes == list(class_names)
-    kept = [n for n in class_names if n in src_classes]
-    for k in head:
-        if same:
-            state[k] = src[k]
-            continue
-        fresh = own[k].detach().clone()
-        for i, name in enumerate(class_names):
-            if name in src_classes:
-                fresh[i] = src[k][src_classes.index(name)].to(fresh.dtype)
-        state[k] = fresh
-    model.load_state_dict(state, strict=True)
-    return InitSource(str(path), sha, src_name, src_args, src_classes, "loaded" if same else "reinitialized",
-                      list(class_names) if same else kept)
+    kept = list(class_names) if same else [n for n in class_names if n in src_classes]
+    record = InitSource(str(path), _sha256(path), src_name, src_args, src_classes,
+                        "loaded" if same else "reinitialized", kept)
+    return src, record, head
 
 
 def head_keys(model_name: str, model_args: dict, own: dict[str, torch.Tensor], num_classes: int) -> set[str]:
@@ -167,4 +189,4 @@ def start_note(init_source: dict | None, config: Any, class_names: list[str]) ->
     """The warning a run started with ``--init`` logs when its classifier head was re-initialised."""
     if not init_source or getattr(config, "init", None) is None or init_source.get("head") == "loaded":
         return None
-    return InitSource(**{k: init_source[k] for k in InitSource.__dataclass_fields__ if k in init_source}).note(class_names)
+    return InitSource.from_json(init_source).note(class_names)

@@ -9,6 +9,7 @@ place: a failed, interrupted or cancelled transfer leaves nothing behind. No tor
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import os
 import socket
@@ -225,8 +226,6 @@ def _write_verified(folder: Path, chunks: Iterator[bytes], finish: Callable[[str
                     progress: Progress | None, cancel: Callable[[], bool] | None, label: str) -> Path:
     """Stream ``chunks`` into a temp file in ``folder`` while hashing; ``finish(sha256, n)`` checks them and
     names the destination; then fsync and ``os.replace``. On any failure the temp file is removed."""
-    import hashlib
-
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _remove_stale_temps(folder)

@@ -13,7 +13,8 @@ from segstudio.core.classes import ClassInfo
 from segstudio.core.demo import generate_demo_project
 from segstudio.engine.checkpoint import load_checkpoint, save_checkpoint
 from segstudio.engine.config import TrainConfig
-from segstudio.engine.init_from import head_keys
+from segstudio.core.errors import SegstudioError
+from segstudio.engine.init_from import check_init, head_keys
 from segstudio.engine.models import available_models, create_model
 from segstudio.engine.trainer import Trainer
 
@@ -78,6 +79,7 @@ def test_other_classes_get_a_new_head_keeping_shared_classes(tiny_project, tiny_
     assert not torch.equal(cap.state["head.weight"][3], src["head.weight"][3])  # debris is new, not fibre's
     rec = json.loads((end.run_dir / "config.json").read_text())["init_source"]
     assert rec["head"] == "reinitialized" and rec["head_classes_kept"] == ["background", "cell", "crystal"]
+    assert check_init(source_run, "unet", {"width": 4, "depth": 2}, other.class_names).to_json() == rec  # for forms
     assert rec["classes"] == ["background", "cell", "crystal", "fibre"]
     [warning] = recorder.of("on_warning")
     assert "classifier head re-initialised" in warning and "debris" in warning
@@ -111,6 +113,9 @@ def test_incompatible_architectures_are_refused_with_one_line(tiny_project, tiny
     assert end.status == "failed" and end.user_error
     assert message in end.message and str(source_run.resolve()) in end.message and "\n" not in end.message
     assert not (tmp_path / "b").exists()  # refused before anything is written
+    cfg = tiny_config(**change)
+    with pytest.raises(SegstudioError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        check_init(source_run, cfg.model, cfg.model_args, tiny_project.class_names)  # the same refusal, up front
 
 
 def test_another_channel_count_is_refused(tiny_project, tiny_config, source_run, tmp_path):
