@@ -54,6 +54,21 @@ def build_config(args: argparse.Namespace):
     return config
 
 
+def _pretrained_hint(config) -> None:
+    """Say so when the model could start from pretrained weights that are not in the weights folder."""
+    from segstudio.engine.models import backbone_weights_name
+
+    if not config.pretrained or config.resume is not None or config.init is not None or \
+            backbone_weights_name(config.model) is None:  # unet, segnet: nothing to look up (no torchvision import)
+        return
+    from segstudio.engine.weights import entry_for_model, weights_dir, weights_path
+
+    entry = entry_for_model(config.model)
+    if entry is not None and not weights_path(entry).is_file():
+        print(f"note: no pretrained weights for {config.model} in {weights_dir()}; training from scratch "
+              f"(segstudio weights download {config.model}, or weights import FILE offline)", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from segstudio.core.project import Project
     from segstudio.engine.models import available_models
@@ -72,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.engine.trainer import Trainer
 
     main_process = os.environ.get("RANK", "0") in ("", "0")  # under torchrun only rank 0 reports
+    if main_process:
+        _pretrained_hint(config)
     trainer = Trainer(project, config, [ConsoleProgress()] if main_process else [])
     previous = None
     try:  # first Ctrl-C: cancel cleanly (last.pt written); a second one interrupts

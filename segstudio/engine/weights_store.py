@@ -102,13 +102,14 @@ def download(name: str | W.WeightsEntry, source: str | Path | None = None, *, pr
         src.close()
 
 
-def import_file(path: str | Path, *, folder: str | Path | None = None,
-                progress: Progress | None = None) -> tuple[W.WeightsEntry, Path]:
+def import_file(path: str | Path, *, folder: str | Path | None = None, progress: Progress | None = None,
+                cancel: Callable[[], bool] | None = None) -> tuple[W.WeightsEntry, Path]:
     """Copy a weights file obtained elsewhere into the weights folder after checking it is what it claims.
 
     The file is identified by its name (``resnet50-0676ba61.pth``) and must then match that entry's
     checksum; a renamed file is identified by its checksum alone. Anything else raises SegstudioError
-    naming the file. Returns the entry and the path in the weights folder.
+    naming the file. ``progress`` and ``cancel`` work as in :func:`download`. Returns the entry and the
+    path in the weights folder.
     """
     path = Path(path).expanduser()
     if not path.is_file():
@@ -141,7 +142,7 @@ def import_file(path: str | Path, *, folder: str | Path | None = None,
     with fh:
         size = os.fstat(fh.fileno()).st_size
         chunks = _file_chunks(fh, str(path))
-        dest = _write_verified(dest_dir, chunks, identify, size, progress, None, path.name)
+        dest = _write_verified(dest_dir, chunks, identify, size, progress, cancel, path.name)
     return found[0], dest
 
 

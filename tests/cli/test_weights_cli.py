@@ -155,3 +155,19 @@ def test_train_init_refusals_exit_2_with_one_line(first_run, tmp_path, capsys):
     assert main(["train", root, *TINY, "--init", str(tmp_path / "nope.pt")]) == 2
     assert _one_line(capsys.readouterr().err) == f"segstudio: error: checkpoint {tmp_path / 'nope.pt'} does not exist"
     assert not (tmp_path / "x").exists()
+
+
+def test_train_says_when_pretrained_weights_could_be_used_but_are_missing(registered, capsys):
+    from segstudio.commands.train import _pretrained_hint
+    from segstudio.engine.config import TrainConfig
+
+    data, entry, folder = registered
+    _pretrained_hint(TrainConfig(model="fcn_resnet50"))
+    err = capsys.readouterr().err
+    assert f"no pretrained weights for fcn_resnet50 in {folder}" in err and "weights download fcn_resnet50" in err
+    for quiet in (TrainConfig(model="fcn_resnet50", pretrained=False), TrainConfig(model="unet")):
+        _pretrained_hint(quiet)
+    folder.mkdir()
+    (folder / entry.file_name).write_bytes(data)
+    _pretrained_hint(TrainConfig(model="fcn_resnet50"))
+    assert capsys.readouterr().err == ""

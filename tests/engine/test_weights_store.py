@@ -149,6 +149,9 @@ def test_import_accepts_the_file_by_name_or_by_checksum(folder, tmp_path, weight
     src = tmp_path / "downloads" / name
     src.parent.mkdir()
     src.write_bytes(data)
+    with pytest.raises(S.DownloadCancelled):
+        S.import_file(src, cancel=lambda: True)
+    assert _left(folder) == []
     got, path = S.import_file(src)
     assert got == entry and path == folder / name and path.read_bytes() == data
     path.unlink()
