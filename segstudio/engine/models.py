@@ -139,7 +139,8 @@ def _load_backbone(backbone: nn.Module, weights: str | None, strip_prefix: str =
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - the checksum matched, so this is a broken torch install or disk
-        raise SegstudioError(f"cannot load pretrained weights {path}: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}") from None
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise SegstudioError(f"cannot load pretrained weights {path}: {reason}") from None
     if strip_prefix:
         state = {k[len(strip_prefix):]: v for k, v in state.items() if k.startswith(strip_prefix)}
     own = backbone.state_dict()
