@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "export-model": ("export_model", "export a checkpoint to ONNX or TorchScript"),
     "import": ("import_annotations", "import annotations (labelme, coco, voc, masks) into a project"),
     "export": ("export_annotations", "export a project as labelme, coco, voc or yolo"),
+    "weights": ("weights", "list, download or import pretrained backbone weights (nothing is fetched otherwise)"),
 }
 
 EXIT_USER_ERROR = 2

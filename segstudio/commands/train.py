@@ -34,6 +34,10 @@ def build_config(args: argparse.Namespace):
     config = config_from_args(args)
     if args.width is not None:
         config.model_args = {**config.model_args, "width": args.width}
+    if config.init is not None and args.width is None and not {"model", "model_args"} & set(given_options(args)):
+        from segstudio.engine.init_from import init_architecture
+
+        config.model, config.model_args = init_architecture(config.init)  # --init without --model: its model
     if config.resume is not None:
         from segstudio.engine.train_state import RESUMED_FIELDS
 
@@ -48,6 +52,21 @@ def build_config(args: argparse.Namespace):
             if isinstance(saved.get("epochs"), int):
                 config.epochs = int(saved["epochs"])
     return config
+
+
+def _pretrained_hint(config) -> None:
+    """Say so when the model could start from pretrained weights that are not in the weights folder."""
+    from segstudio.engine.models import backbone_weights_name
+
+    if not config.pretrained or config.resume is not None or config.init is not None or \
+            backbone_weights_name(config.model) is None:  # unet, segnet: nothing to look up (no torchvision import)
+        return
+    from segstudio.engine.weights import entry_for_model, weights_dir, weights_path
+
+    entry = entry_for_model(config.model)
+    if entry is not None and not weights_path(entry).is_file():
+        print(f"note: no pretrained weights for {config.model} in {weights_dir()}; training from scratch "
+              f"(segstudio weights download {config.model}, or weights import FILE offline)", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -68,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.engine.trainer import Trainer
 
     main_process = os.environ.get("RANK", "0") in ("", "0")  # under torchrun only rank 0 reports
+    if main_process:
+        _pretrained_hint(config)
     trainer = Trainer(project, config, [ConsoleProgress()] if main_process else [])
     previous = None
     try:  # first Ctrl-C: cancel cleanly (last.pt written); a second one interrupts

@@ -22,6 +22,7 @@ class TrainStart:
     class_names: list[str]
     pretrained: str | None = None  # which pretrained weights were used, if any
     start_epoch: int = 0  # > 0 when resuming
+    init_source: dict | None = None  # --init: the checkpoint the weights came from (engine/init_from.py InitSource)
 
 
 @dataclass

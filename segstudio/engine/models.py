@@ -1,8 +1,9 @@
 """Model registry: U-Net, SegNet and torchvision segmentation models behind one ``create_model``.
 
 Every model maps (B, 3, H, W) normalised float input to (B, C, H, W) logits of the same size.
-Pretrained backbone weights are used only when they are already in the torch hub cache; nothing
-is ever downloaded. ``pretrained_used(model)`` says which file (if any) was loaded.
+Pretrained backbone weights are used only when they are in segstudio's weights folder (put there by
+``segstudio weights download|import``, checked against their checksum); nothing is ever downloaded
+here. ``pretrained_used(model)`` says which file (if any) was loaded.
 """
 
 from __future__ import annotations
@@ -120,22 +121,26 @@ class TorchvisionSeg(nn.Module):
         return self.inner(x)["out"]
 
 
-def _cached_weights_file(weights) -> str | None:
-    """Path of a torchvision weights file if it is already in the torch hub cache (never downloads)."""
-    if weights is None or os.environ.get("SEGSTUDIO_NO_PRETRAINED"):
+def _cached_weights_file(weights: str | None) -> str | None:
+    """Path of torchvision weights ``weights`` ("ResNet50_Weights.IMAGENET1K_V1") if they are in segstudio's
+    weights folder with the right checksum (never downloads; a damaged file raises SegstudioError)."""
+    if weights is None:
         return None
-    path = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights.url))
-    return path if os.path.isfile(path) else None
+    from segstudio.engine.weights import present_weights_file
+
+    path = present_weights_file(weights)
+    return str(path) if path is not None else None
 
 
-def _load_backbone(backbone: nn.Module, weights, strip_prefix: str = "") -> str | None:
+def _load_backbone(backbone: nn.Module, weights: str | None, strip_prefix: str = "") -> str | None:
     path = _cached_weights_file(weights)
     if path is None:
         return None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - a corrupt cache file just means no pretrained weights
-        return None
+    except Exception as exc:  # noqa: BLE001 - the checksum matched, so this is a broken torch install or disk
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise SegstudioError(f"cannot load pretrained weights {path}: {reason}") from None
     if strip_prefix:
         state = {k[len(strip_prefix):]: v for k, v in state.items() if k.startswith(strip_prefix)}
     own = backbone.state_dict()
@@ -148,7 +153,6 @@ def _load_backbone(backbone: nn.Module, weights, strip_prefix: str = "") -> str 
 
 def _tv_model(builder_name: str, backbone_weights: str, strip: str) -> Callable[..., nn.Module]:
     def build(num_classes: int, pretrained: bool = True) -> nn.Module:
-        from torchvision import models as tvm
         from torchvision.models import segmentation as seg
 
         builder = getattr(seg, builder_name)
@@ -156,11 +160,11 @@ def _tv_model(builder_name: str, backbone_weights: str, strip: str) -> Callable[
         wrapped = TorchvisionSeg(inner)
         used = None
         if pretrained:
-            enum_name, member = backbone_weights.split(".")
-            used = _load_backbone(inner.backbone, getattr(getattr(tvm, enum_name), member), strip)
+            used = _load_backbone(inner.backbone, backbone_weights, strip)
         wrapped.pretrained_used = used  # type: ignore[attr-defined]
         return wrapped
 
+    build.backbone_weights = backbone_weights  # type: ignore[attr-defined]
     return build
 
 
@@ -190,7 +194,7 @@ def available_models() -> list[str]:
 def create_model(name: str, num_classes: int, **args) -> nn.Module:
     """Build a model by registry name; SegstudioError lists the valid names for an unknown one.
 
-    ``pretrained=False`` in ``args`` skips looking for cached backbone weights.
+    ``pretrained=False`` in ``args`` skips looking for backbone weights in the weights folder.
     """
     if name not in _REGISTRY:
         raise SegstudioError(f"unknown model {name!r}; valid models: {', '.join(available_models())}")
@@ -208,3 +212,9 @@ def create_model(name: str, num_classes: int, **args) -> nn.Module:
 def pretrained_used(model: nn.Module) -> str | None:
     """The pretrained weights file a model was initialised from, or None."""
     return getattr(model, "pretrained_used", None)
+
+
+def backbone_weights_name(name: str) -> str | None:
+    """The torchvision weights ("ResNet50_Weights.IMAGENET1K_V1") model ``name``'s backbone can start from,
+    or None for the models that train from scratch (see :mod:`segstudio.engine.weights`)."""
+    return getattr(_REGISTRY.get(name), "backbone_weights", None)

@@ -32,6 +32,8 @@ class ConsoleProgress:
 
     def on_train_start(self, ev: TrainStart) -> None:
         pre = f", pretrained {ev.pretrained}" if ev.pretrained else ""
+        if ev.init_source and ev.start_epoch == 0:
+            pre += f", starting from {ev.init_source.get('path')}"
         self._print(f"training {ev.model} on {ev.device} ({ev.precision}{pre}): {ev.num_train} train / {ev.num_val} val "
                     f"images, {ev.epochs} epochs x {ev.steps_per_epoch} steps, batch {ev.batch_size}; run {ev.run_dir}")
 

@@ -91,6 +91,7 @@ class RunDescription:
     pretrained: str | None
     train_ids: list[str]
     val_ids: list[str]
+    init_source: dict | None = None  # where the initial weights came from (--init), see engine/init_from.py
 
 
 def training_checkpoint(run: RunDescription, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
@@ -112,6 +113,7 @@ def training_checkpoint(run: RunDescription, model: nn.Module, optimizer: torch.
         "metrics": jsonable(metrics),
         "best_miou": best_miou,
         "pretrained": run.pretrained,
+        "init_source": run.init_source,
         "split": {"train": list(run.train_ids), "val": list(run.val_ids)},
         "state_dict": {k: v.detach().clone().cpu() for k, v in model.state_dict().items()},
         "optimizer": optimizer.state_dict(),

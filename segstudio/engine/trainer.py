@@ -34,6 +34,7 @@ from segstudio.engine.device import autocast_dtype, resolve_device, resolve_prec
 from segstudio.engine.distributed import rank_device
 from segstudio.engine.events import (CALLBACK_NAMES, BatchSizeReduced, CheckpointSaved, EpochEnd, PreviewEvent,
                                      StepEvent, TrainEnd, TrainStart)
+from segstudio.engine.init_from import start_note, start_weights
 from segstudio.engine.losses import build_loss
 from segstudio.engine.metrics import metrics_from_confusion
 from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD, create_model, pretrained_used
@@ -155,7 +156,10 @@ class Trainer:
         ws = int(self.dist.info.world_size)
         self._emit(TrainStart(self.run_dir, cfg.model, str(self.device), self.precision, cfg.epochs, self.steps_per_epoch,
                               cfg.batch_size, len(self.train_ids), len(self.val_ids), self.project.class_names,
-                              self.pretrained, self.pos.epoch))
+                              self.pretrained, self.pos.epoch, init_source=self.init_source))
+        note = start_note(self.init_source, cfg, self.project.class_names)
+        if note:
+            self._warn(note)
         if ws > 1 and cfg.batch_size % ws:
             self._warn(f"batch size {cfg.batch_size} is not divisible by {ws} processes; using {self.rank_batch} per process")
 
@@ -200,9 +204,10 @@ class Trainer:
     def _build_model(self) -> None:
         cfg = self.config
         C = self.project.num_classes
-        self.model = create_model(cfg.model, C, pretrained=bool(cfg.pretrained and self.resume_ckpt is None),
-                                  **dict(cfg.model_args))
+        self.model = create_model(cfg.model, C, pretrained=bool(cfg.pretrained and self.resume_ckpt is None
+                                                                and cfg.init is None), **dict(cfg.model_args))
         self.pretrained = pretrained_used(self.model)
+        self.init_source = start_weights(self.model, cfg, self.project.class_names, self.resume_ckpt)
         self.mean, self.std = list(IMAGENET_MEAN), list(IMAGENET_STD)
         if self.resume_ckpt is not None:
             self.model.load_state_dict(self.resume_ckpt["state_dict"])
@@ -253,6 +258,7 @@ class Trainer:
                 "precision": self.precision, "pretrained": self.pretrained, "world_size": int(self.dist.info.world_size),
                 "steps_per_epoch": self.steps_per_epoch, "segstudio_version": __version__, "torch_version": torch.__version__,
                 "cache_device": str(self.train_cache.storage_device)}
+        meta["init_source"] = self.init_source
         atomic_write_json(self.run_dir / "config.json", meta)
         atomic_write_json(self.run_dir / "split.json", {"seed": cfg.seed, "val_fraction": cfg.val_fraction,
                                                         "train": self.train_ids, "val": self.val_ids})
@@ -429,7 +435,7 @@ class Trainer:
     def checkpoint_dict(self, miou: float | None = None, metrics: dict | None = None) -> dict:
         """The full checkpoint (state for exact resume plus everything inference needs)."""
         run = RunDescription(self.config, list(self.project.classes), self.mean, self.std, self.steps_per_epoch,
-                             self.pretrained, self.train_ids, self.val_ids)
+                             self.pretrained, self.train_ids, self.val_ids, self.init_source)
         return training_checkpoint(run, self.model, self.optimizer, self.scheduler, self.scaler, self.device, self.pos,
                                    self._epoch_loss, self.best_miou, metrics or {"miou": miou})
 

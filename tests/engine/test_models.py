@@ -1,8 +1,7 @@
-"""Model registry: every model maps (B,3,H,W) to (B,C,H,W); unknown names list the valid ones; cached weights only."""
+"""Model registry: every model maps (B,3,H,W) to (B,C,H,W); unknown names list the valid ones (pretrained
+weights from the weights folder: test_weights.py)."""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 import torch
@@ -58,18 +57,3 @@ def test_unknown_model_lists_valid_names():
     with pytest.raises(SegstudioError) as err:
         create_model("resnet9000", 3)
     assert "resnet9000" in str(err.value) and "unet" in str(err.value) and "fcn_resnet50" in str(err.value)
-
-
-def test_pretrained_backbone_only_from_cache(monkeypatch, tmp_path):
-    from torchvision.models import MobileNet_V3_Large_Weights, mobilenet_v3_large
-
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    reference = mobilenet_v3_large()
-    target = tmp_path / "hub" / "checkpoints" / os.path.basename(MobileNet_V3_Large_Weights.IMAGENET1K_V1.url)
-    target.parent.mkdir(parents=True)
-    torch.save(reference.state_dict(), target)
-    model = create_model("lraspp_mobilenet_v3", 2)
-    assert pretrained_used(model) == target.name
-    got = model.inner.backbone["0"][0].weight
-    assert torch.equal(got, reference.features[0][0].weight)
-    assert pretrained_used(create_model("lraspp_mobilenet_v3", 2, pretrained=False)) is None
