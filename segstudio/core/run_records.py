@@ -54,6 +54,7 @@ class StartRecord:
     pretrained: str | None = None
     start_epoch: int = 0
     run_dir: str = ""
+    init_source: dict | None = None  # where the initial weights came from (--init), see engine.init_from
 
     @classmethod
     def parse(cls, d: dict) -> "StartRecord":
@@ -62,7 +63,8 @@ class StartRecord:
                    _int(d.get("steps_per_epoch")), _int(d.get("batch_size")), _int(d.get("num_train")),
                    _int(d.get("num_val")), [str(n) for n in names] if isinstance(names, list) else [],
                    d.get("pretrained") if isinstance(d.get("pretrained"), str) else None,
-                   _int(d.get("start_epoch")), _str(d.get("run_dir")))
+                   _int(d.get("start_epoch")), _str(d.get("run_dir")),
+                   d.get("init_source") if isinstance(d.get("init_source"), dict) else None)
 
 
 @dataclass
@@ -260,7 +262,8 @@ class RunInfo:
     last_miou: float | None = None
     status: str = ""
     modified: float = 0.0
-    init_from: str | None = None  # the checkpoint or weights the run started from, when recorded
+    init_from: str | None = None  # the checkpoint (--init) or pretrained weights the run started from
+    init_sha256: str | None = None  # the checksum of that checkpoint
     checkpoints: dict[str, Path] = field(default_factory=dict)  # "best"/"last" -> path
 
     @property
@@ -293,13 +296,14 @@ def read_run(run_dir: str | Path) -> RunInfo:
     info.model = _str(cfg.get("model"), "?")
     if isinstance(cfg.get("epochs"), int):
         info.epochs_planned = cfg["epochs"]
-    init = meta.get("init")
+    init = meta.get("init_source")  # {"path", "sha256", "model", "head", ...} of a run started with --init
     if isinstance(init, dict) and isinstance(init.get("path"), str):
         info.init_from = init["path"]
+        info.init_sha256 = init["sha256"] if isinstance(init.get("sha256"), str) else None
     elif isinstance(cfg.get("init"), str):
         info.init_from = cfg["init"]
     if info.init_from is None and isinstance(meta.get("pretrained"), str):
-        info.init_from = meta["pretrained"]
+        info.init_from = meta["pretrained"]  # pretrained backbone weights
     for rec in JsonlTail(run_dir / "metrics.jsonl").read_records():
         if isinstance(rec, EpochRecord):
             info.epochs_done = max(info.epochs_done, rec.epoch + 1)

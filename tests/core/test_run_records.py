@@ -54,7 +54,8 @@ def _run(runs: Path, name: str, mious: list[float], model: str = "unet", checkpo
          init: str | None = None) -> Path:
     d = runs / name
     d.mkdir(parents=True)
-    meta = {"config": {"model": model, "epochs": 5, "init": init}}
+    meta = {"config": {"model": model, "epochs": 5, "init": init},
+            "init_source": {"path": init, "sha256": "ab" * 32} if init else None}
     (d / "config.json").write_text(json.dumps(meta))
     lines = [json.dumps({"type": "StepEvent", "global_step": i, "loss": 1.0}) for i in range(3)]
     lines += [json.dumps({"type": "EpochEnd", "epoch": i, "miou": m, "val_loss": 0.5}) for i, m in enumerate(mious)]
@@ -75,6 +76,7 @@ def test_read_run_and_scan_runs(tmp_path):
     assert info.model == "unet" and info.best_miou == pytest.approx(0.6) and info.last_miou == pytest.approx(0.5)
     assert info.epochs_done == 3 and info.epochs_planned == 5 and info.preferred_checkpoint == a / "best.pt"
     assert info.status == "completed" and info.init_from == "/models/earlier/best.pt"
+    assert info.init_sha256 == "ab" * 32
     assert read_run(b).preferred_checkpoint == b / "last.pt" and read_run(b).best_miou is None
     assert read_run(b).init_from is None
     assert {r.name for r in scan_runs(runs)} == {"run-a", "run-b", "broken"}

@@ -69,7 +69,7 @@ class RunsList(QWidget):
             start = Path(run.init_from).name if run.init_from else "scratch"
             item = QTreeWidgetItem([run.name, run.model, epochs, miou, run.status, start, date])
             if run.init_from:
-                item.setToolTip(5, run.init_from)
+                item.setToolTip(5, run.init_from + (f"\nsha256 {run.init_sha256}" if run.init_sha256 else ""))
             item.setData(0, Qt.ItemDataRole.UserRole, str(run.path))
             if self.active_checkpoint is not None and self.active_checkpoint.parent == run.path:
                 font = item.font(0)
