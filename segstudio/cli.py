@@ -1,4 +1,4 @@
-"""Command-line front end (ARCHITECTURE.md "Command line"). No Qt is imported here.
+"""Command-line front end (docs/architecture.md, "Command line"). No Qt is imported here.
 
 ``segstudio [PROJECT]`` starts the desktop app; ``segstudio SUBCOMMAND ...`` runs headless.
 Each subcommand lives in ``segstudio.commands.<module>`` with ``add_arguments(parser)`` and

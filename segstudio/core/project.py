@@ -1,6 +1,6 @@
 """The project: a folder of images with masks, classes in segstudio.json, and training runs.
 
-Layout (ARCHITECTURE.md)::
+Layout (docs/architecture.md)::
 
     PROJECT/segstudio.json   classes, ignore_index; unknown keys preserved
     PROJECT/images/**        images (or PROJECT/** itself when there is no images/)

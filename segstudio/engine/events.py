@@ -1,4 +1,4 @@
-"""Trainer -> UI events: plain dataclasses with numpy/float payloads, never tensors (ENGINE_API.md)."""
+"""Trainer -> UI events: plain dataclasses with numpy/float payloads, never tensors (docs/architecture.md)."""
 
 from __future__ import annotations
 
