@@ -16,7 +16,7 @@ class ErrorBox(QWidget):
         row = QHBoxLayout()
         self.label = QLabel()
         self.label.setWordWrap(True)
-        self.label.setStyleSheet("color: #b00020;")
+        self._style_label()
         self.details_button = QPushButton("Details…")
         self.details_button.setCheckable(True)
         self.details_button.toggled.connect(self._toggle)
@@ -35,6 +35,20 @@ class ErrorBox(QWidget):
         self.details.setVisible(False)
         layout.addWidget(self.details)
         self.setVisible(False)
+
+    def _style_label(self) -> None:
+        """Red that reads on the theme's background (dark red on light, light red on dark)."""
+        from PySide6.QtGui import QPalette
+
+        dark = self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+        self.label.setStyleSheet(f"color: {'#ff7b7b' if dark else '#b00020'};")
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.PaletteChange:
+            self._style_label()
+        super().changeEvent(event)
 
     def show_error(self, message: str, details: str | None = None) -> None:
         self.label.setText(message)

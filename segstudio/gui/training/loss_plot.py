@@ -103,7 +103,6 @@ class LossPlot(QWidget):
         import pyqtgraph as pg
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground("w")
         self.graphics.setMinimumHeight(220)
         self._layout.addWidget(self.graphics)
 
@@ -148,10 +147,31 @@ class LossPlot(QWidget):
         for curve, name in ((self.train_epoch_curve, "train loss"), (self.val_curve, "val loss"),
                             (self.miou_curve, "mIoU")):
             epoch_legend.addItem(curve, name)
+        self._apply_palette()
         self.epoch_plot.getViewBox().sigResized.connect(self._sync_views)
         self._sync_views()
         self._draw_steps()
         self._draw_epochs()
+
+    def _apply_palette(self) -> None:
+        """Plot background and axes in the window's colours (light or dark theme)."""
+        from PySide6.QtGui import QPalette
+
+        palette = self.palette()
+        self.graphics.setBackground(palette.color(QPalette.ColorRole.Base))
+        text = palette.color(QPalette.ColorRole.Text)
+        for plot in (self.step_plot, self.epoch_plot):
+            for name in ("left", "bottom", "right"):
+                axis = plot.getAxis(name)
+                axis.setPen(text)
+                axis.setTextPen(text)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.PaletteChange and self.graphics is not None:
+            self._apply_palette()
+        super().changeEvent(event)
 
     def dispose(self) -> None:
         """Delete the pyqtgraph widget now (window closing): pyqtgraph items left for the interpreter's
@@ -221,6 +241,8 @@ class LossPlot(QWidget):
         last = max((e[0] for e in self._epochs), default=1.0)
         # whole epochs from 0.5 to the last + 0.5: one epoch shows as one point in the middle, not at -5..10
         self.epoch_plot.setXRange(0.5, max(1.0, last) + 0.5, padding=0)
+        step = max(1, math.ceil(last / 10))
+        self.epoch_plot.getAxis("bottom").setTickSpacing(step, step)  # whole epochs only
         losses = [v for e in self._epochs for v in (e[1], e[2]) if v is not None]
         if losses:
             lo, hi = min(losses), max(losses)
