@@ -91,6 +91,7 @@ class RunDescription:
     pretrained: str | None
     train_ids: list[str]
     val_ids: list[str]
+    channels: dict | None = None  # the ChannelSpec's JSON (None: RGB)
 
 
 def training_checkpoint(run: RunDescription, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
@@ -113,6 +114,7 @@ def training_checkpoint(run: RunDescription, model: nn.Module, optimizer: torch.
         "best_miou": best_miou,
         "pretrained": run.pretrained,
         "split": {"train": list(run.train_ids), "val": list(run.val_ids)},
+        "channels": run.channels,
         "state_dict": {k: v.detach().clone().cpu() for k, v in model.state_dict().items()},
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),
