@@ -9,7 +9,8 @@ Two kinds (key ``"channels"`` of segstudio.json; absent = RGB, so old projects k
 * ``"native"``: the model sees every channel at native depth (``LoadedImage.data``): ``count``
   channels of dtype family ``dtype`` (``uint8``, ``uint16``, ``int16``, ``float``, ...), each with a
   name, a display colour and a normalisation: ``percentile`` (per image, ``low``/``high`` are
-  percentiles) or ``range`` (fixed ``low``/``high`` in raw units, for quantitative data). An image
+  percentiles; values outside them are kept) or ``range`` (fixed ``low``/``high`` in raw units for
+  quantitative data, a window: values outside it are clipped to it). An image
   with another channel count or dtype family raises :class:`ChannelMismatchError` naming it.
 
 ``infer_channels(image)`` derives a description from an image; ``project_channels`` /
@@ -220,6 +221,14 @@ class ChannelSpec:
         self.check(image, what)
         return image.rgb if self.is_rgb else image.data
 
+    def unit_bounds(self) -> np.ndarray:
+        """(2, C) bounds of the unit-scaled input ``(v - low) / (high - low)``: [0, 1] for ``range``
+        channels (a window), unbounded for ``percentile`` ones."""
+        if self.is_rgb:
+            return np.array([[-np.inf] * 3, [np.inf] * 3])
+        clip = [c.normalization == "range" for c in self.channels]
+        return np.array([[0.0 if k else -np.inf for k in clip], [1.0 if k else np.inf for k in clip]])
+
     def input_range(self, data: np.ndarray) -> np.ndarray:
         """(2, C) float64 [low, high] per channel in raw units that the model's input is scaled between.
 
@@ -293,7 +302,10 @@ def ensure_project_channels(project: "Project", save: bool = False) -> ChannelSp
     description is put into ``project.config`` (written only with ``save``).
     """
     if project.config.get(CONFIG_KEY) is not None:
-        return project_channels(project)
+        spec = project_channels(project)
+        if save and not project.config_path.exists():
+            project.save()
+        return spec
     from segstudio.core.image_io import load_image
 
     first = None

@@ -26,8 +26,8 @@ from segstudio.core.classes import IGNORE_INDEX
 from segstudio.core.errors import ImageLoadError, MaskError, MaskNeedsMappingError, SegstudioError
 from segstudio.core.image_io import load_image
 from segstudio.core.project import Project
-from segstudio.engine.pixels import (native_input, range_tensor, standardize, storage_nbytes, storage_tensor, to_float,
-                                     unit_scale)
+from segstudio.engine.pixels import (native_input, range_tensor, standard_tensors, storage_nbytes, storage_tensor,
+                                     to_float, unit_scale)
 
 Warn = Callable[[str], None]
 
@@ -40,7 +40,7 @@ class Sample:
     image: torch.Tensor  # (3, H, W) uint8 (RGB) or (C, H, W) storage dtype (native channels)
     mask: torch.Tensor  # (H, W) uint8, 255 = unlabeled
     mtime: float = 0.0
-    lohi: torch.Tensor | None = None  # native channels: (2, C) float32 [low; high] on the training device
+    lohi: torch.Tensor | None = None  # native channels: (4, C) float32 (see pixels.range_tensor) on the training device
     wrapped: bool = False  # native uint16 stored as int16 bits
 
 
@@ -155,7 +155,7 @@ class SampleCache:
         if self.channels.is_rgb:
             img = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
         else:
-            lohi = range_tensor(self.channels.input_range(rgb), self.device)
+            lohi = range_tensor(self.channels, rgb, self.device)
             img, wrapped = storage_tensor(rgb)
         m = torch.from_numpy(np.ascontiguousarray(mask))
         if self.storage_device.type == "cpu" and self.device.type == "cuda":
@@ -266,8 +266,7 @@ class Augmenter:
         self.p = params
         self.device = device
         self.native = native
-        self.mean_list, self.std_list = list(mean), list(std)
-        self.mean, self.std = normalization_tensors(mean, std, device) if not native else (None, None)
+        self.mean, self.std = (standard_tensors if native else normalization_tensors)(mean, std, device)
         self.channels_last = channels_last
         #: draws each sample needs (see :func:`augment_draws`)
         self.draws_per_sample = DRAWS_PER_SAMPLE + (len(mean) if native else 0)
@@ -316,7 +315,7 @@ class Augmenter:
             masks.append(mask)
         x = torch.stack(imgs)
         y = torch.stack(masks).long()
-        x = standardize(x, self.mean_list, self.std_list) if self.native else (x - self.mean) / self.std
+        x = (x - self.mean) / self.std
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
@@ -359,7 +358,8 @@ def sample_input(s: Sample, device: torch.device, mean: list[float], std: list[f
     """(1, C, H, W) model input of a cached sample (RGB or native channels)."""
     if s.lohi is None:
         return to_model_input(s.image, device, mean, std)
-    return native_input(s.image.to(device, non_blocking=True)[None], s.wrapped, s.lohi.to(device), mean, std)
+    return native_input(s.image.to(device, non_blocking=True)[None], s.wrapped, s.lohi.to(device),
+                        *standard_tensors(mean, std, device))
 
 
 def model_input(pixels: np.ndarray, channels: ChannelSpec, device: torch.device, mean: list[float],
@@ -369,9 +369,9 @@ def model_input(pixels: np.ndarray, channels: ChannelSpec, device: torch.device,
         return to_model_input(pixels, device, mean, std)
     if pixels.ndim != 3 or pixels.shape[2] != channels.count:
         raise SegstudioError(f"expected an (H, W, {channels.count}) image, got shape {pixels.shape}")
-    lohi = range_tensor(channels.input_range(pixels), device)
+    lohi = range_tensor(channels, pixels, device)
     t, wrapped = storage_tensor(pixels)
-    return native_input(t.to(device, non_blocking=True)[None], wrapped, lohi, mean, std)
+    return native_input(t.to(device, non_blocking=True)[None], wrapped, lohi, *standard_tensors(mean, std, device))
 
 
 def to_model_input(rgb: np.ndarray | torch.Tensor, device: torch.device, mean: list[float], std: list[float]) -> torch.Tensor:

@@ -134,7 +134,8 @@ def export_metadata(classes: list[ClassInfo], normalization: dict, model_info: d
     else:
         norm_note = (f"input channel c = ((v - low_c) / (high_c - low_c) - mean_c) / std_c, layout (B, {channels.count}, H, W) "
                      "float32; low/high per 'channels': 'percentile' = that image's percentiles low..high of the "
-                     "channel, 'range' = the fixed values low..high")
+                     "channel (not clipped), 'range' = the fixed values low..high, (v - low) / (high - low) "
+                     "clipped to [0, 1]")
     meta: dict[str, Any] = {
         "format": "segstudio-export",
         "version": 1,

@@ -7,8 +7,8 @@ channel descriptions store each image as small as it is on disk and normalise on
   op the pipeline uses exists for int16; :func:`to_float` undoes the wrap); float16/32/64 and
   32/64-bit integers as float32. A 16-bit C-channel image costs 2·C bytes a pixel (+1 for its mask).
 * input: ``u = (v - low) / (high - low)`` per channel with low/high from the channel description
-  (per-image percentiles, computed once when the image is cached, or a fixed range), then
-  ``x = (u - 0.5) / 0.25`` (:data:`NATIVE_MEAN`, :data:`NATIVE_STD`). Not clipped.
+  (per-image percentiles, computed once when the image is cached, unclipped; or a fixed range,
+  clipped to [0, 1]), then ``x = (u - 0.5) / 0.25`` (:data:`NATIVE_MEAN`, :data:`NATIVE_STD`).
 """
 
 from __future__ import annotations
@@ -79,27 +79,27 @@ def to_float(t: torch.Tensor, wrapped: bool) -> torch.Tensor:
     return x.remainder_(65536.0) if wrapped else x
 
 
-def range_tensor(lohi: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
-    """(2, C) float32 [low; high] on ``device``."""
-    if isinstance(lohi, torch.Tensor):
-        return lohi.to(device=device, dtype=torch.float32)
-    return torch.as_tensor(np.asarray(lohi, np.float64), dtype=torch.float32, device=device)
+def range_tensor(spec: ChannelSpec, data: np.ndarray, device: torch.device) -> torch.Tensor:
+    """(4, C) float32 [low; high; unit min; unit max] of an (H, W, C) array under ``spec``, on ``device``."""
+    rows = np.concatenate([spec.input_range(data), spec.unit_bounds()])
+    return torch.as_tensor(rows, dtype=torch.float32, device=device)
 
 
 def unit_scale(x: torch.Tensor, lohi: torch.Tensor) -> torch.Tensor:
-    """``(x - low) / (high - low)`` per channel of a (C, h, w) or (B, C, h, w) float tensor."""
+    """``(x - low) / (high - low)`` per channel of a (C, h, w) or (B, C, h, w) float tensor, within the unit bounds."""
     shape = (-1, 1, 1) if x.dim() == 3 else (1, -1, 1, 1)
     lo, hi = lohi[0].view(shape), lohi[1].view(shape)
-    return (x - lo) / (hi - lo)
+    u = (x - lo) / (hi - lo)
+    return torch.minimum(torch.maximum(u, lohi[2].view(shape)), lohi[3].view(shape))
 
 
-def standardize(u: torch.Tensor, mean: list[float], std: list[float]) -> torch.Tensor:
-    """``(u - mean) / std`` per channel of a (B, C, h, w) tensor of unit-scaled values."""
-    m = torch.tensor(mean, device=u.device, dtype=u.dtype).view(1, -1, 1, 1)
-    s = torch.tensor(std, device=u.device, dtype=u.dtype).view(1, -1, 1, 1)
-    return (u - m) / s
+def standard_tensors(mean: list[float], std: list[float], device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, std) as (1, C, 1, 1) float32 tensors on ``device`` (unit-scaled units, not 0-255)."""
+    return (torch.tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1),
+            torch.tensor(std, dtype=torch.float32, device=device).view(1, -1, 1, 1))
 
 
-def native_input(t: torch.Tensor, wrapped: bool, lohi: torch.Tensor, mean: list[float], std: list[float]) -> torch.Tensor:
-    """Model input (B, C, h, w) float32 from a (B, C, h, w) storage tensor and its (2, C) range."""
-    return standardize(unit_scale(to_float(t, wrapped), lohi.to(t.device)), mean, std)
+def native_input(t: torch.Tensor, wrapped: bool, lohi: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """Model input (B, C, h, w) float32 from a (B, C, h, w) storage tensor, its (4, C) range and the
+    (1, C, 1, 1) standardisation tensors (:func:`standard_tensors`)."""
+    return (unit_scale(to_float(t, wrapped), lohi.to(t.device)) - mean.to(t.device)) / std.to(t.device)

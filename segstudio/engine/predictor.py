@@ -27,7 +27,7 @@ from torch import nn
 from segstudio.core.channels import ChannelSpec
 from segstudio.core.classes import ClassInfo
 from segstudio.engine.data import model_input, normalization_tensors
-from segstudio.engine.pixels import native_input, range_tensor, storage_tensor
+from segstudio.engine.pixels import native_input, range_tensor, standard_tensors, storage_tensor
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
 from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD
 from segstudio.engine.tiling import predict_tiled, predict_tiled_mask
@@ -61,7 +61,7 @@ def model_forward(model: nn.Module, device_type: str, precision: str = "fp32", c
 
     With ``mean``/``std`` the batch is raw 0-255 pixels (e.g. uint8 tiles) normalised here, exactly
     as :func:`segstudio.engine.data.to_model_input` does for a whole image; with ``lohi`` too, it is
-    native-channel storage (:mod:`segstudio.engine.pixels`) normalised with that (2, C) range.
+    native-channel storage (:mod:`segstudio.engine.pixels`) normalised with that (4, C) range.
     """
     dtype = autocast_dtype(precision)
     norm = None
@@ -69,7 +69,9 @@ def model_forward(model: nn.Module, device_type: str, precision: str = "fp32", c
     def forward(batch: torch.Tensor) -> torch.Tensor:
         nonlocal norm
         if lohi is not None and mean is not None and std is not None:
-            batch = native_input(batch, wrapped, lohi, mean, std)
+            if norm is None or norm[0].device != batch.device:
+                norm = standard_tensors(mean, std, batch.device)
+            batch = native_input(batch, wrapped, lohi, *norm)
         elif mean is not None and std is not None:
             if norm is None or norm[0].device != batch.device:
                 norm = normalization_tensors(mean, std, batch.device)
@@ -190,7 +192,7 @@ class Predictor:
                 warnings.filterwarnings("ignore", message=".*not writable.*")
                 image = torch.from_numpy(rgb).permute(2, 0, 1).to(self.device, non_blocking=True)  # uint8, no float copy
         else:  # native depth, no float copy either: tiles are normalised as they go through the model
-            lohi = range_tensor(self.channels.input_range(rgb), self.device)
+            lohi = range_tensor(self.channels, rgb, self.device)
             image, wrapped = storage_tensor(rgb)
             image = image.to(self.device, non_blocking=True)
         forward = model_forward(self.model, self.device.type, self.precision, self.channels_last, self.mean, self.std,
