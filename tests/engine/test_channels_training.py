@@ -74,11 +74,12 @@ def build(root: Path, make, n: int = 6, keep: slice = slice(None)) -> tuple[Proj
     return project, held, mask
 
 
-def train(project: Project, out: Path, epochs: int = 8) -> Path:
-    cfg = TrainConfig(model="unet", model_args={"width": 8, "depth": 2}, crop=SIZE, batch_size=4, epochs=epochs,
-                      steps_per_epoch=10, lr=1e-2, optimizer="adam", device="cpu", val_fraction=0.0, seed=0,
-                      preview_every_epoch=False, out=out)
-    end = Trainer(project, cfg).run()
+def train(project: Project, out: Path, epochs: int = 8, callbacks=(), **kw) -> Path:
+    base = dict(model="unet", model_args={"width": 8, "depth": 2}, crop=SIZE, batch_size=4, epochs=epochs,
+                steps_per_epoch=10, lr=1e-2, optimizer="adam", device="cpu", val_fraction=0.0, seed=0,
+                preview_every_epoch=False, out=out)
+    base.update(kw)
+    end = Trainer(project, TrainConfig(**base), callbacks).run()
     assert end.status == "completed", end.message
     return out / "last.pt"
 
@@ -122,9 +123,13 @@ def test_16bit_classes_closer_than_one_8bit_level_are_learned(tmp_path):
     assert rgb < 0.5, rgb
 
 
-def test_checkpoint_records_the_channel_description(tmp_path):
-    project, _, _ = build(tmp_path / "p", four_channel_image, n=2)
-    ckpt_path = train(project, tmp_path / "run", epochs=1)
+def test_checkpoint_records_the_channel_description_and_previews_use_every_channel(tmp_path, recorder):
+    project, _, _ = build(tmp_path / "p", four_channel_image, n=3)
+    ckpt_path = train(project, tmp_path / "run", epochs=1, callbacks=[recorder], preview_every_epoch=True,
+                      val_fraction=0.34, steps_per_epoch=2)
+    preview = recorder.of("on_preview")[0]
+    assert preview.mask.shape == (SIZE, SIZE)
+    assert recorder.of("on_epoch_end")[0].miou is not None  # validation ran on native samples
     ckpt = load_checkpoint(ckpt_path)
     spec = checkpoint_channels(ckpt)
     assert ckpt["channels"]["count"] == 4 and spec.names == ["C1", "C2", "C3", "C4"]
