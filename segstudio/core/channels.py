@@ -160,6 +160,13 @@ class ChannelSpec:
         spec.validate("channel description")
         return spec
 
+    def same_input(self, other: "ChannelSpec") -> bool:
+        """True when a model trained on ``other`` sees images exactly as under this one (names and colours aside)."""
+        def key(spec: "ChannelSpec") -> tuple:
+            return (spec.kind, spec.count, spec.dtype,
+                    None if spec.is_rgb else [(c.normalization, c.low, c.high) for c in spec.channels])
+        return key(self) == key(other)
+
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind, "count": self.count, "dtype": self.dtype}
         if not self.is_rgb:

@@ -170,7 +170,7 @@ class Trainer:
         self.channels = ensure_project_channels(self.project)  # what the model sees of every image
         if self.resume_ckpt is not None:
             saved = checkpoint_channels(self.resume_ckpt)
-            if saved.to_json() != self.channels.to_json():
+            if not saved.same_input(self.channels):
                 raise SegstudioError(f"cannot resume from {cfg.resume}: it was trained on {saved.describe()}, "
                                      f"the project has {self.channels.describe()}")
         if self.resume_ckpt is not None and self.resume_ckpt.get("split"):

@@ -136,3 +136,10 @@ def test_invalid_descriptions_name_the_file(tmp_path, bad, msg):
     with pytest.raises(ProjectError, match=msg) as err:
         project_channels(project)
     assert "segstudio.json" in str(err.value)
+
+
+def test_same_input_ignores_names_and_colours_only():
+    a = ChannelSpec.native(2, "uint16")
+    assert a.same_input(a.with_channel(0, name="DAPI", color="#123456"))
+    assert not a.same_input(a.with_channel(1, normalization="range", low=0.0, high=4095.0))
+    assert not a.same_input(ChannelSpec.native(2, "float")) and not a.same_input(ChannelSpec.rgb())
