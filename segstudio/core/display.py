@@ -253,9 +253,9 @@ class Compositor:
             for k, (c, table) in enumerate(tables):
                 idx = _indices(self.data[y0 + r0:y0 + r1, x0:x1, c], self.kind, self.settings.channels[c])
                 if k == 0:
-                    np.take(table, idx, out=a)
+                    np.take(table, idx, out=a, mode="clip")  # "clip": no error buffering, 2x faster
                 else:
-                    np.take(table, idx, out=t)
+                    np.take(table, idx, out=t, mode="clip")
                     a8, t8 = a.view(np.uint8).reshape(r1 - r0, w * 4), t.view(np.uint8).reshape(r1 - r0, w * 4)
                     cv2.add(a8, t8, dst=a8)  # saturating
             if rgb is not None:
