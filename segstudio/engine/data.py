@@ -337,7 +337,7 @@ class Augmenter:
 
 
 def _jitter(img: torch.Tensor, brightness: float, contrast: float, saturation: float) -> torch.Tensor:
-    """Brightness, contrast and saturation jitter of one (3, H, W) image with 0-255 float values."""
+    """Brightness, contrast and saturation jitter of one (3, H, W) image with 0-255 float values (RGB samples)."""
     img = img * brightness
     mean = img.mean()
     img = (img - mean) * contrast + mean
