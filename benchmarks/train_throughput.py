@@ -11,7 +11,12 @@ each); on a CPU (shared, noisy machines) batch over the 25th-percentile step tim
 steps, which both loops measure the same way (robust to bursts of other processes on the cores).
 Last line: one JSON object.
 
+``--channels C --dtype uint16`` (or uint8, float32) builds the project from C-channel TIFFs at that
+depth instead, with a native channel description: the engine then caches every channel at native
+depth and normalises on the device, and the raw loop feeds the model C-channel tensors.
+
     python benchmarks/train_throughput.py                       # quick CPU run
+    python benchmarks/train_throughput.py --channels 4 --dtype uint16
     python benchmarks/train_throughput.py --device cuda         # 512 crops, batch 8, unet
 """
 
@@ -43,27 +48,47 @@ GPU_DEFAULTS = dict(crop=512, batch_size=8, steps=60, warmup=15, images=24, widt
 CPU_DEFAULTS = dict(crop=128, batch_size=4, steps=12, warmup=2, images=4, width=16)
 
 
-def build_project(root: Path, n: int, size=(768, 1024), classes: int = 4) -> Project:
-    """n synthetic JPEG images (H x W = 768 x 1024) with ellipse masks."""
+def build_project(root: Path, n: int, size=(768, 1024), classes: int = 4, channels: int = 3,
+                  dtype: str = "uint8") -> Project:
+    """n synthetic images (H x W = 768 x 1024) with ellipse masks: JPEGs, or C-channel TIFFs at ``dtype``."""
     project = Project.create(root, [f"class{i}" for i in range(classes)])
     rng = np.random.default_rng(0)
     h, w = size
+    native = channels != 3 or dtype != "uint8"
     for i in range(n):
-        img = rng.normal(120, 25, (h // 8, w // 8, 3)).astype(np.float32)
-        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_CUBIC)
+        img = rng.normal(120, 25, (h // 8, w // 8, channels)).astype(np.float32)
+        img = cv2.resize(img, (w, h), interpolation=cv2.INTER_CUBIC).reshape(h, w, channels)
         mask = np.zeros((h, w), np.uint8)
         for _ in range(20):
             c = int(rng.integers(1, classes))
             center = (int(rng.integers(0, w)), int(rng.integers(0, h)))
             axes = (int(rng.integers(10, 80)), int(rng.integers(10, 80)))
             cv2.ellipse(mask, center, axes, float(rng.uniform(0, 180)), 0, 360, c, -1)
-            cv2.ellipse(img, center, axes, 0, 0, 360, tuple(float(v) for v in rng.uniform(0, 255, 3)), -1)
-        img = np.clip(img + rng.normal(0, 8, img.shape), 0, 255).astype(np.uint8)
+            for k in range(0, channels, 4):  # OpenCV draws at most 4 channels at a time
+                part = np.ascontiguousarray(img[:, :, k:k + 4])
+                cv2.ellipse(part, center, axes, 0, 0, 360, tuple(float(v) for v in rng.uniform(0, 255, part.shape[2])), -1)
+                img[:, :, k:k + 4] = part
+        img = np.clip(img + rng.normal(0, 8, img.shape), 0, 255)
+        if native:
+            import tifffile
+
+            scale = {"uint16": 257.0, "float32": 1.0 / 255.0}.get(dtype, 1.0)
+            name = f"img_{i:03d}.tif"
+            tifffile.imwrite(project.images_dir / name, (img * scale).astype(dtype).transpose(2, 0, 1),
+                             photometric="minisblack")
+            project.write_mask(name, mask)
+            continue
+        img = img.astype(np.uint8)
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, 90])
         assert ok
         name = f"img_{i:03d}.jpg"
         atomic_write_bytes(project.images_dir / name, buf.tobytes())
         project.write_mask(name, mask)
+    if native:
+        from segstudio.core.channels import infer_channels, set_project_channels
+        from segstudio.core.image_io import load_image
+
+        set_project_channels(project, infer_channels(load_image(project.list_images()[0])))
     return project
 
 
@@ -75,7 +100,8 @@ def sync(device: torch.device) -> None:
 def raw_loop(args, device: torch.device, precision: str, num_classes: int) -> tuple[float, list[float]]:
     """(images/s, step times) of a plain training loop over tensors already on the device."""
     torch.manual_seed(0)
-    model = create_model(args.model, num_classes, pretrained=False, **model_args(args)).to(device)
+    model = create_model(args.model, num_classes, pretrained=False, in_channels=args.channels,
+                         **model_args(args)).to(device)
     model = model.to(memory_format=torch.channels_last)
     if args.compile:
         model = torch.compile(model)
@@ -83,7 +109,8 @@ def raw_loop(args, device: torch.device, precision: str, num_classes: int) -> tu
     scaler = torch.amp.GradScaler("cuda", enabled=precision == "fp16")
     dtype = autocast_dtype(precision)
     b, c = args.batch_size, args.crop
-    xs = [torch.randn(b, 3, c, c, device=device).contiguous(memory_format=torch.channels_last) for _ in range(4)]
+    xs = [torch.randn(b, args.channels, c, c, device=device).contiguous(memory_format=torch.channels_last)
+          for _ in range(4)]
     ys = [torch.randint(0, num_classes, (b, c, c), device=device) for _ in range(4)]
     model.train()
     t0 = 0.0
@@ -168,6 +195,8 @@ def main() -> None:
     p.add_argument("--compile", action="store_true")
     p.add_argument("--rounds", type=int, default=None, help="alternating raw/engine rounds (default 3 on CPU, 2 on GPU)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    p.add_argument("--channels", type=int, default=3, help="image channels (3 with uint8: JPEGs, RGB path)")
+    p.add_argument("--dtype", default="uint8", choices=("uint8", "uint16", "float32"), help="pixel type of the images")
     args = p.parse_args()
     device = resolve_device(args.device)
     defaults = GPU_DEFAULTS if device.type == "cuda" else CPU_DEFAULTS
@@ -183,7 +212,7 @@ def main() -> None:
         torch.backends.cudnn.allow_tf32 = True
     with tempfile.TemporaryDirectory(prefix="segstudio-bench-") as tmp:
         t0 = time.perf_counter()
-        project = build_project(Path(tmp) / "proj", args.images)
+        project = build_project(Path(tmp) / "proj", args.images, channels=args.channels, dtype=args.dtype)
         build_s = time.perf_counter() - t0
         rounds = args.rounds or (2 if device.type == "cuda" else 3)
         raw_runs, eng_runs, raw_steps, eng_steps, setups = [], [], [], [], []
@@ -208,7 +237,8 @@ def main() -> None:
               "ratio": round(eng / raw, 3), "crop": args.crop, "batch_size": args.batch_size,
               "steps": args.steps, "rounds": rounds, "precision": precision,
               "raw_runs_img_s": [round(v, 2) for v in raw_runs], "engine_runs_img_s": [round(v, 2) for v in eng_runs],
-              "engine_setup_s": round(max(setups), 2), "project_build_s": round(build_s, 2), "images": args.images}
+              "engine_setup_s": round(max(setups), 2), "project_build_s": round(build_s, 2), "images": args.images,
+              "channels": args.channels, "dtype": args.dtype}
     print(json.dumps(result))
 
 

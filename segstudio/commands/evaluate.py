@@ -45,7 +45,8 @@ def evaluate(checkpoint: str, project_path: str, device: str = "auto", split: st
     cm = torch.zeros((C, C), dtype=torch.int64)
     used = 0
     for path in images:
-        got = read_labeled(project, path, value_map, lambda m: print(f"warning: {m}", file=sys.stderr))
+        got = read_labeled(project, path, value_map, lambda m: print(f"warning: {m}", file=sys.stderr),
+                           predictor.channels)  # channels other than the model's: ChannelMismatchError, exit 2
         if got is None:
             continue
         rgb, mask = got

@@ -64,12 +64,14 @@ def run(args: argparse.Namespace) -> int:
             rel = rel.with_name(f"{rel.stem}_{n}.png")
         seen.add(rel)
         try:
-            rgb = load_image(src).rgb
+            image = load_image(src)
         except SegstudioError as exc:
             print(f"warning: skipping {src}: {exc}", file=sys.stderr)
             failed += 1
             continue
-        pred = predictor.predict(rgb)
+        for note in image.notes:
+            print(f"warning: {src}: {note}", file=sys.stderr)
+        pred = predictor.predict_image(image)  # channels other than the model's: ChannelMismatchError, exit 2
         write_mask(out / rel, pred.mask, colors)
         ok += 1
         msg = f"{n}/{len(items)} {src} -> {out / rel}"

@@ -73,3 +73,13 @@ class SaveError(SegstudioError):
         self.path = Path(path)
         self.reason = reason
         super().__init__(f"cannot save {self.path}: {reason}")
+
+
+class ChannelMismatchError(SegstudioError):
+    """An image's channels (count or dtype) differ from the project's or the model's channel description."""
+
+    def __init__(self, path: str | Path, found: str, expected: str, hint: str = "") -> None:
+        self.path = Path(path)
+        self.found = found
+        self.expected = expected
+        super().__init__(f"image {self.path} has {found}, but {expected}" + (f"; {hint}" if hint else ""))

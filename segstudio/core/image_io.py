@@ -1,21 +1,35 @@
 """The one image loader shared by the GUI and the engine: what is shown is what is trained on.
 
-EXIF orientation is applied; 1/L/LA/P/RGB/RGBA/CMYK/I;16/I/F images and 16-bit or float TIFFs
-become RGB uint8 (percentile normalisation for 16-bit and float data) while the original values
-are kept in ``LoadedImage.raw`` for the status bar. Every failure raises :class:`ImageLoadError`
-naming the file.
+Every image comes back as a :class:`LoadedImage` with
+
+* ``data``: every channel at native depth, (H, W, C), read-only — what a model with a native
+  channel description (:mod:`segstudio.core.channels`) is trained on;
+* ``rgb``: the (H, W, 3) uint8 display composite — the image itself for 8-bit RGB, grey for one
+  channel, percentile-stretched for 16-bit/float gray or RGB (all exactly as before), and for 2
+  or 4+ channels the composite of :func:`segstudio.core.display.default_display` (computed on
+  first use). RGB projects train on ``rgb``;
+* ``raw`` / ``raw_value(x, y)``: the original values under the cursor (every channel).
+
+TIFFs are read with tifffile (:mod:`segstudio.core.tiff_io`): planar or interleaved samples,
+multi-page files, ImageJ hyperstacks and OME-TIFF, 8/16/32-bit integer and float. Channel-like
+axes (C, samples, pages) become channels; **Z and T stacks are reduced to their first plane**
+with a note in ``LoadedImage.notes`` (the trainer and ``segstudio predict`` print it). 8-bit RGBA
+TIFFs drop their alpha like PNGs; any other extra sample is a channel. PNG, JPEG, WebP, BMP (and
+palette/CMYK TIFFs) go through Pillow with EXIF orientation applied, as before. Every failure
+raises :class:`ImageLoadError` naming the file; the decompression-bomb check runs on the header's
+size before pixel data is decoded.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from segstudio.core.errors import ImageLoadError, ImageTooLargeError
+from segstudio.core.tiff_io import is_tiff_bytes, is_tiff_path, read_tiff, read_tiff_layout
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 #: Images with more pixels than this are refused unless the caller passes a larger limit
@@ -26,22 +40,59 @@ DEFAULT_MAX_PIXELS = 2 * 89_478_485
 Image.MAX_IMAGE_PIXELS = None
 
 
-@dataclass
 class LoadedImage:
-    """An image ready for display and training."""
+    """An image ready for display and training (see the module docstring for the fields).
 
-    path: Path
-    rgb: np.ndarray  # (H, W, 3) uint8, EXIF orientation applied
-    raw: np.ndarray  # original values, same orientation: (H, W) or (H, W, C), original dtype
-    mode: str  # source mode, e.g. "RGB", "I;16", "F", "CMYK"
+    ``LoadedImage(path, rgb, raw, mode)`` (an 8-bit RGB array) still works: ``data`` is then ``rgb``.
+    """
+
+    __slots__ = ("path", "_rgb", "raw", "mode", "data", "notes", "channel_names", "channel_colors")
+
+    def __init__(self, path: Path, rgb: np.ndarray | None = None, raw: np.ndarray | None = None, mode: str = "",
+                 data: np.ndarray | None = None, notes: tuple[str, ...] = (),
+                 channel_names: tuple[str, ...] | None = None, channel_colors: tuple[str, ...] | None = None) -> None:
+        if data is None:
+            if rgb is None:
+                raise ValueError("LoadedImage needs rgb or data")
+            data = rgb if rgb.ndim == 3 else rgb[:, :, None]
+        if data.ndim != 3:
+            raise ValueError(f"LoadedImage.data must be (H, W, C), got shape {data.shape}")
+        self.path = Path(path)
+        self._rgb = rgb
+        self.data = data  # (H, W, C) native dtype, read-only
+        self.raw = raw if raw is not None else (data[:, :, 0] if data.shape[2] == 1 else data)
+        self.mode = mode  # source mode, e.g. "RGB", "I;16", "F", "tiff:CYX"
+        self.notes = tuple(notes)  # e.g. "axes TZCYX ...: the first plane of Z=5 only"
+        self.channel_names = channel_names  # from OME-XML, when the file names its channels
+        self.channel_colors = channel_colors  # "#rrggbb" from ImageJ LUTs, when present
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """(H, W, 3) uint8 display composite (computed on first use for 2 or 4+ channels)."""
+        if self._rgb is None:
+            self._rgb = display_rgb(self.data)
+        return self._rgb
+
+    @property
+    def channels(self) -> int:
+        return int(self.data.shape[2])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def planes(self) -> np.ndarray:
+        """(C, H, W) view of ``data``."""
+        return self.data.transpose(2, 0, 1)
 
     @property
     def height(self) -> int:
-        return int(self.rgb.shape[0])
+        return int(self.data.shape[0])
 
     @property
     def width(self) -> int:
-        return int(self.rgb.shape[1])
+        return int(self.data.shape[1])
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -49,11 +100,24 @@ class LoadedImage:
         return (self.height, self.width)
 
     def raw_value(self, x: int, y: int) -> tuple[float, ...] | None:
-        """Original pixel value(s) at column x, row y, or None outside the image."""
+        """Original pixel value(s) at column x, row y (one per channel), or None outside the image."""
         if not (0 <= y < self.raw.shape[0] and 0 <= x < self.raw.shape[1]):
             return None
         v = self.raw[y, x]
         return tuple(np.atleast_1d(v).tolist())
+
+    def __repr__(self) -> str:
+        return (f"LoadedImage({str(self.path)!r}, {self.height}x{self.width}, {self.channels} channel(s) "
+                f"{self.data.dtype}, mode={self.mode!r})")
+
+
+def display_rgb(data: np.ndarray) -> np.ndarray:
+    """The default (H, W, 3) uint8 view of (H, W, C) data: as before for 1 and 3 channels, else a composite."""
+    if data.shape[2] in (1, 3):
+        return _to_rgb(data[:, :, 0] if data.shape[2] == 1 else data)
+    from segstudio.core.display import composite, default_display
+
+    return composite(data, default_display(data))
 
 
 def is_image_file(path: str | Path) -> bool:
@@ -96,18 +160,29 @@ def _check_pixels(path: Path, width: int, height: int, max_pixels: int | None) -
         raise ImageTooLargeError(path, width * height, max_pixels)
 
 
-def _load_with_opencv(path: Path, max_pixels: int | None) -> LoadedImage:
-    """Fallback for TIFFs Pillow cannot decode (16-bit RGB, float multi-channel)."""
-    import cv2
+def _is_tiff(path: Path) -> bool:
+    if is_tiff_path(path):
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return is_tiff_bytes(fh.read(4))
+    except OSError:
+        return False
 
-    data = np.fromfile(str(path), dtype=np.uint8)
-    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED | cv2.IMREAD_ANYDEPTH)
-    if arr is None:
-        raise ImageLoadError(path, "unsupported or damaged file")
-    _check_pixels(path, arr.shape[1], arr.shape[0], max_pixels)
-    if arr.ndim == 3 and arr.shape[2] >= 3:
-        arr = arr[:, :, [2, 1, 0] + list(range(3, arr.shape[2]))]  # BGR(A) -> RGB(A)
-    return LoadedImage(path=path, rgb=_to_rgb(arr), raw=arr, mode=f"cv2:{arr.dtype}")
+
+def _load_tiff(path: Path, max_pixels: int | None) -> LoadedImage | None:
+    """A TIFF through tifffile; None when Pillow should read it (palette, CMYK, Lab pages)."""
+    try:
+        got = read_tiff(path, max_pixels, _check_pixels)
+    except MemoryError as exc:
+        raise ImageLoadError(path, "not enough memory to decode it") from exc
+    if got is None:
+        return None
+    layout = got.layout
+    rgb = got.data if (got.data.shape[2] == 3 and got.data.dtype == np.uint8) else None
+    notes = (layout.note,) if layout.note else ()
+    return LoadedImage(path, rgb, got.raw, f"tiff:{layout.axes}", got.data, notes, got.channel_names,
+                       got.channel_colors)
 
 
 def load_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> LoadedImage:
@@ -122,28 +197,23 @@ def load_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise ImageLoadError(path, exc.strerror or "cannot open file") from exc
     if size == 0:
         raise ImageLoadError(path, "the file is empty (0 bytes)")
+    if _is_tiff(path):
+        loaded = _load_tiff(path, max_pixels)
+        if loaded is not None:
+            return loaded
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
                 _check_pixels(path, img.width, img.height, max_pixels)
-                if _is_deep_multichannel_tiff(img):
-                    return _load_with_opencv(path, max_pixels)
                 img.load()
                 img = ImageOps.exif_transpose(img)
                 return _from_pil(path, img)
     except ImageLoadError:
         raise
     except UnidentifiedImageError as exc:
-        if path.suffix.lower() in (".tif", ".tiff"):
-            return _load_with_opencv(path, max_pixels)
         raise ImageLoadError(path, "not an image file, or an unsupported format") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        if path.suffix.lower() in (".tif", ".tiff"):
-            try:
-                return _load_with_opencv(path, max_pixels)
-            except ImageLoadError:
-                pass
         reason = str(exc) or type(exc).__name__
         if "truncated" in reason.lower() or isinstance(exc, EOFError):
             reason = f"the file is truncated or damaged ({reason})"
@@ -152,44 +222,53 @@ def load_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) ->
         raise ImageLoadError(path, "not enough memory to decode it") from exc
 
 
-def _is_deep_multichannel_tiff(img: Image.Image) -> bool:
-    """Pillow reads 16-bit/float RGB TIFFs as 8-bit RGB, losing data; OpenCV reads them right."""
-    if img.format != "TIFF" or img.mode.startswith("I") or img.mode == "F":
-        return False
-    bits = getattr(img, "tag_v2", {}).get(258, (8,))
-    bits = bits if isinstance(bits, tuple) else (bits,)
-    return any(int(b) > 8 for b in bits)
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    arr.flags.writeable = False
+    return arr
 
 
 def _from_pil(path: Path, img: Image.Image) -> LoadedImage:
+    """Pillow image -> LoadedImage; ``data`` is what the model sees (alpha and palettes resolved)."""
     mode = img.mode
     if mode in ("RGB",):
         arr = np.asarray(img, dtype=np.uint8)
-        return LoadedImage(path, np.ascontiguousarray(arr), arr, mode)
+        return LoadedImage(path, arr, arr, mode, _readonly(arr))
     if mode in ("L", "1"):
         raw = np.asarray(img.convert("L"), dtype=np.uint8)
-        return LoadedImage(path, _to_rgb(raw), raw, mode)
+        return LoadedImage(path, _to_rgb(raw), raw, mode, _readonly(raw[:, :, None]))
     if mode.startswith("I;16") or mode in ("I", "F"):
         raw = np.asarray(img)
         if mode.startswith("I;16"):
             raw = raw.astype(np.uint16, copy=False)
-        return LoadedImage(path, _to_rgb(raw), raw, mode)
+        return LoadedImage(path, _to_rgb(raw), raw, mode, _readonly(raw[:, :, None]))
+    if mode in ("LA", "La"):
+        raw = np.asarray(img)
+        gray = raw[:, :, 0]
+        return LoadedImage(path, _to_rgb(gray), raw, mode, _readonly(gray[:, :, None]))
     if mode == "P":
         raw = np.asarray(img)  # palette indices are the "original values"
         rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
-        return LoadedImage(path, rgb, raw, mode)
-    if mode in ("RGBA", "LA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "PA", "La", "RGBa"):
+        return LoadedImage(path, rgb, raw, mode, _readonly(rgb))
+    if mode in ("RGBA", "CMYK", "YCbCr", "LAB", "HSV", "RGBX", "PA", "RGBa"):
         raw = np.asarray(img)
         rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
-        return LoadedImage(path, rgb, raw, mode)
+        return LoadedImage(path, rgb, raw, mode, _readonly(rgb))
     # Anything exotic: let Pillow convert it.
     rgb = np.asarray(img.convert("RGB"), dtype=np.uint8)
-    return LoadedImage(path, rgb, rgb, mode)
+    return LoadedImage(path, rgb, rgb, mode, _readonly(rgb))
 
 
 def read_image_size(path: str | Path) -> tuple[int, int]:
-    """(width, height) as displayed (EXIF rotation applied), from the header only."""
+    """(width, height) as displayed (EXIF/TIFF orientation applied), from the header only."""
     path = Path(path)
+    if _is_tiff(path):
+        try:
+            layout = read_tiff_layout(path)
+        except ImageLoadError:
+            layout = None  # let Pillow try (and name the problem)
+        if layout is not None:
+            swap = layout.orientation in (5, 6, 7, 8)
+            return (layout.height, layout.width) if swap else (layout.width, layout.height)
     try:
         with Image.open(path) as img:
             width, height = img.size

@@ -71,12 +71,26 @@ def checkpoint_normalization(ckpt: dict[str, Any]) -> tuple[list[float], list[fl
     return list(norm.get("mean", IMAGENET_MEAN)), list(norm.get("std", IMAGENET_STD))
 
 
+def checkpoint_channels(ckpt: dict[str, Any]):
+    """The channel description (:class:`segstudio.core.channels.ChannelSpec`) a checkpoint's model was
+    trained on; RGB for checkpoints from before channel descriptions."""
+    from segstudio.core.channels import ChannelSpec
+    from segstudio.core.errors import ProjectError
+
+    try:
+        return ChannelSpec.from_json(ckpt.get("channels"), f"checkpoint {ckpt.get('_path', '')}".strip())
+    except ProjectError as exc:
+        raise SegstudioError(str(exc)) from None
+
+
 def build_model_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
     """The checkpoint's model with its weights, in eval mode, on the CPU."""
     from segstudio.engine.models import create_model
 
     spec = ckpt["model"]
-    model = create_model(str(spec["name"]), int(ckpt["num_classes"]), pretrained=False, **dict(spec.get("args") or {}))
+    args = dict(spec.get("args") or {})
+    args.setdefault("in_channels", checkpoint_channels(ckpt).count)
+    model = create_model(str(spec["name"]), int(ckpt["num_classes"]), pretrained=False, **args)
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as exc:

@@ -1,9 +1,12 @@
-"""Training data: images decoded once, cached as uint8 tensors on the device, augmented in batches there.
+"""Training data: images decoded once, cached as tensors on the device, augmented in batches there.
 
 The core loader (:func:`segstudio.core.image_io.load_image`) decodes every labeled image once.
-The cache keeps them on the training device when they fit (else in pinned CPU memory); each step
-draws random scaled crops (masks padded with 255), flips and colour jitter on the device, so the
-GPU never waits for a CPU data loader.
+RGB projects cache the 8-bit RGB view (uint8); projects with a native channel description cache
+every channel at native depth (:mod:`segstudio.engine.pixels`: 2 bytes a channel for 16-bit) with
+each image's normalisation range, computed once. The cache stays on the training device when it
+fits (else in pinned CPU memory); each step draws random scaled crops (masks padded with 255),
+flips and intensity jitter (RGB: brightness, contrast, saturation; native channels: brightness,
+contrast and a gain per channel) on the device, so the GPU never waits for a CPU data loader.
 """
 
 from __future__ import annotations
@@ -18,10 +21,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from segstudio.core.channels import ChannelSpec
 from segstudio.core.classes import IGNORE_INDEX
 from segstudio.core.errors import ImageLoadError, MaskError, MaskNeedsMappingError, SegstudioError
 from segstudio.core.image_io import load_image
 from segstudio.core.project import Project
+from segstudio.engine.pixels import (native_input, range_tensor, standard_tensors, storage_nbytes, storage_tensor,
+                                     to_float, unit_scale)
 
 Warn = Callable[[str], None]
 
@@ -31,9 +37,11 @@ class Sample:
     """One labeled image held in memory."""
 
     image_id: str
-    image: torch.Tensor  # (3, H, W) uint8
+    image: torch.Tensor  # (3, H, W) uint8 (RGB) or (C, H, W) storage dtype (native channels)
     mask: torch.Tensor  # (H, W) uint8, 255 = unlabeled
     mtime: float = 0.0
+    lohi: torch.Tensor | None = None  # native channels: (4, C) float32 (see pixels.range_tensor) on the training device
+    wrapped: bool = False  # native uint16 stored as int16 bits
 
 
 @dataclass
@@ -46,10 +54,13 @@ class AugmentParams:
     color_jitter: float = 0.15
 
 
-def read_labeled(project: Project, image_path: Path, value_map: dict[int, int] | None, warn: Warn) -> tuple[np.ndarray, np.ndarray] | None:
-    """(rgb, mask) numpy arrays of one labeled image, or None (with a warning) when it cannot be used.
+def read_labeled(project: Project, image_path: Path, value_map: dict[int, int] | None, warn: Warn,
+                 channels: ChannelSpec | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """(pixels, mask) numpy arrays of one labeled image, or None (with a warning) when it cannot be used.
 
-    A mask that needs a value-to-class mapping is an error for the whole run (every mask likely does).
+    ``pixels`` is what the model sees under ``channels`` (default RGB): (H, W, 3) uint8 or (H, W, C)
+    native. A mask that needs a value-to-class mapping, and an image whose channels do not fit
+    ``channels`` (:class:`ChannelMismatchError`), are errors for the whole run.
     """
     try:
         loaded = load_image(image_path)
@@ -68,12 +79,15 @@ def read_labeled(project: Project, image_path: Path, value_map: dict[int, int] |
         return None
     if mask is None:
         return None
+    pixels = (channels or ChannelSpec.rgb()).model_array(loaded)
+    for note in loaded.notes:
+        warn(f"{image_path}: {note}")
     bad = (mask >= project.num_classes) & (mask != IGNORE_INDEX)
     if bad.any():
         warn(f"{project.mask_path(image_path)}: values {sorted(set(np.unique(mask[bad]).tolist()))[:8]} are not "
              f"class ids (the project has {project.num_classes} classes); treating them as unlabeled")
         mask = np.where(bad, IGNORE_INDEX, mask).astype(np.uint8)
-    return loaded.rgb, mask
+    return pixels, mask
 
 
 def file_mtime(path: Path) -> float:
@@ -98,7 +112,7 @@ def split_by_image(image_ids: list[str], val_fraction: float, seed: int) -> tupl
 
 
 def cache_fits_device(total_bytes: int, device: torch.device) -> bool:
-    """True when the uint8 cache fits comfortably (under 40% of free memory) on a GPU."""
+    """True when the cache (``total_bytes``) fits comfortably (under 40% of free memory) on a GPU."""
     if device.type != "cuda":
         return device.type == "cpu"
     try:
@@ -109,11 +123,16 @@ def cache_fits_device(total_bytes: int, device: torch.device) -> bool:
 
 
 class SampleCache:
-    """The decoded training images as uint8 tensors on the device (or pinned CPU memory)."""
+    """The decoded training images as tensors on the device (or pinned CPU memory).
 
-    def __init__(self, device: torch.device) -> None:
+    ``channels`` (default RGB) says what the arrays are: (H, W, 3) uint8 RGB, or native channels
+    whose per-image normalisation range is computed here, once.
+    """
+
+    def __init__(self, device: torch.device, channels: ChannelSpec | None = None) -> None:
         self.device = device
         self.storage_device = device
+        self.channels = channels or ChannelSpec.rgb()
         self.samples: list[Sample] = []
 
     def __len__(self) -> int:
@@ -121,24 +140,29 @@ class SampleCache:
 
     @property
     def nbytes(self) -> int:
-        return sum(s.image.numel() + s.mask.numel() for s in self.samples)
+        return sum(s.image.numel() * s.image.element_size() + s.mask.numel() for s in self.samples)
 
     def set_samples(self, arrays: list[tuple[str, np.ndarray, np.ndarray, float]]) -> None:
         """Replace the cache with (image_id, rgb, mask, mtime) arrays, choosing where they live."""
-        total = sum(rgb.nbytes + mask.nbytes for _, rgb, mask, _ in arrays)
+        total = sum(storage_nbytes(rgb) + mask.nbytes for _, rgb, mask, _ in arrays)
         on_device = cache_fits_device(total, self.device)
         self.storage_device = self.device if on_device else torch.device("cpu")
         self.samples = [self._make(i, rgb, mask, mt) for i, rgb, mask, mt in arrays]
 
     def _make(self, image_id: str, rgb: np.ndarray, mask: np.ndarray, mtime: float) -> Sample:
         """A sample stored on ``storage_device``; pinned when it stays on the CPU for a GPU (fast async copies)."""
-        img = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+        lohi, wrapped = None, False
+        if self.channels.is_rgb:
+            img = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+        else:
+            lohi = range_tensor(self.channels, rgb, self.device)
+            img, wrapped = storage_tensor(rgb)
         m = torch.from_numpy(np.ascontiguousarray(mask))
         if self.storage_device.type == "cpu" and self.device.type == "cuda":
             img, m = img.pin_memory(), m.pin_memory()
         else:
             img, m = img.to(self.storage_device), m.to(self.storage_device)
-        return Sample(image_id, img, m, mtime)
+        return Sample(image_id, img, m, mtime, lohi, wrapped)
 
     def add_or_replace(self, image_id: str, rgb: np.ndarray, mask: np.ndarray, mtime: float) -> None:
         sample = self._make(image_id, rgb, mask, mtime)
@@ -161,7 +185,7 @@ def rescan_labeled(project: Project, cache: "SampleCache", exclude: set[str], va
         mtime = file_mtime(project.mask_path(path))
         if known.get(image_id) == mtime:
             continue
-        got = read_labeled(project, path, value_map, warn)
+        got = read_labeled(project, path, value_map, warn, cache.channels)
         if got is not None:
             cache.add_or_replace(image_id, got[0], got[1], mtime)
             changed += 1
@@ -189,6 +213,7 @@ def _nearest_index(out_len: int, in_len: int, device: torch.device) -> torch.Ten
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
 #: uniform numbers each augmented sample uses: scale, y, x, h-flip, v-flip, 3 x colour jitter
+#: (native channels draw one more per channel: its gain)
 DRAWS_PER_SAMPLE = 8
 
 
@@ -200,8 +225,8 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
-def augment_draws(seed: int, epoch: int, positions: Sequence[int]) -> torch.Tensor:
-    """(n, 8) uniform draws in [0, 1) for the samples at the given positions of an epoch's global sample order.
+def augment_draws(seed: int, epoch: int, positions: Sequence[int], count: int = DRAWS_PER_SAMPLE) -> torch.Tensor:
+    """(n, count) uniform draws in [0, 1) for the samples at the given positions of an epoch's global sample order.
 
     Counter-based (a hash of seed, epoch, position and draw number): each row depends only on
     (seed, epoch, position), never on the process, the batch split or what was drawn before, so
@@ -211,13 +236,13 @@ def augment_draws(seed: int, epoch: int, positions: Sequence[int]) -> torch.Tens
     with np.errstate(over="ignore"):
         base = _splitmix64(_splitmix64(np.array([int(seed) & _MASK64], np.uint64)) ^ np.uint64(int(epoch) & _MASK64))
         keys = _splitmix64(base ^ np.asarray(list(positions), dtype=np.int64).astype(np.uint64))
-        counters = keys[:, None] + np.arange(1, DRAWS_PER_SAMPLE + 1, dtype=np.uint64)[None, :] * np.uint64(_GOLDEN)
+        counters = keys[:, None] + np.arange(1, count + 1, dtype=np.uint64)[None, :] * np.uint64(_GOLDEN)
         bits = _splitmix64(counters) >> np.uint64(11)  # 53 random bits: exactly representable doubles
     return torch.from_numpy(bits.astype(np.float64) * (1.0 / (1 << 53)))
 
 
-def rank_batch_rows(order: Sequence[int], seed: int, epoch: int, start: int, per_rank: int, rank: int
-                    ) -> tuple[list[int], torch.Tensor]:
+def rank_batch_rows(order: Sequence[int], seed: int, epoch: int, start: int, per_rank: int, rank: int,
+                    draws_per_sample: int = DRAWS_PER_SAMPLE) -> tuple[list[int], torch.Tensor]:
     """This process's share of the global batch that begins at position ``start`` of an epoch.
 
     ``order`` is the epoch's global sample order (the same on every process; wrapped around when
@@ -226,7 +251,7 @@ def rank_batch_rows(order: Sequence[int], seed: int, epoch: int, start: int, per
     """
     first = start + rank * per_rank
     positions = range(first, first + per_rank)
-    return [order[p % len(order)] for p in positions], augment_draws(seed, epoch, positions)
+    return [order[p % len(order)] for p in positions], augment_draws(seed, epoch, positions, draws_per_sample)
 
 
 class Augmenter:
@@ -237,27 +262,32 @@ class Augmenter:
     """
 
     def __init__(self, params: AugmentParams, device: torch.device, mean: list[float], std: list[float],
-                 channels_last: bool = False) -> None:
+                 channels_last: bool = False, native: bool = False) -> None:
         self.p = params
         self.device = device
-        self.mean, self.std = normalization_tensors(mean, std, device)
+        self.native = native
+        self.mean, self.std = (standard_tensors if native else normalization_tensors)(mean, std, device)
         self.channels_last = channels_last
+        #: draws each sample needs (see :func:`augment_draws`)
+        self.draws_per_sample = DRAWS_PER_SAMPLE + (len(mean) if native else 0)
 
     def batch(self, cache: SampleCache, indices: list[int], draws: torch.Generator | torch.Tensor
               ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(images (B,3,c,c) float normalised, masks (B,c,c) long) for the given sample indices.
+        """(images (B,C,c,c) float normalised, masks (B,c,c) long) for the given sample indices.
 
-        ``draws`` is a (B, 8) tensor of uniform numbers (see :func:`augment_draws`) or a generator to draw them from.
+        ``draws`` is a (B, draws_per_sample) tensor of uniform numbers (see :func:`augment_draws`) or a
+        generator to draw them from.
         """
         c = self.p.crop
         lo, hi = self.p.scale_range
         j = self.p.color_jitter
         n = len(indices)
         # every random number is drawn on the CPU up front: no host<->device round trip per step
+        need = self.draws_per_sample
         if isinstance(draws, torch.Generator):
-            draws = torch.rand((n, DRAWS_PER_SAMPLE), generator=draws)
-        if tuple(draws.shape) != (n, DRAWS_PER_SAMPLE):
-            raise ValueError(f"expected ({n}, {DRAWS_PER_SAMPLE}) augmentation draws, got {tuple(draws.shape)}")
+            draws = torch.rand((n, need), generator=draws)
+        if tuple(draws.shape) != (n, need):
+            raise ValueError(f"expected ({n}, {need}) augmentation draws, got {tuple(draws.shape)}")
         r = draws.tolist()
         imgs, masks = [], []
         for k, idx in enumerate(indices):
@@ -267,7 +297,7 @@ class Augmenter:
             h, w = s.image.shape[1], s.image.shape[2]
             y0, x0 = _offset(h, win, r[k][1]), _offset(w, win, r[k][2])
             img, mask = self._window(s, y0, x0, win)
-            img = img.float()
+            img = img.float() if s.lohi is None else unit_scale(to_float(img, s.wrapped), s.lohi)
             if win != c:
                 img = F.interpolate(img[None], size=(c, c), mode="bilinear", align_corners=False)[0]
                 idx_r = _nearest_index(c, win, mask.device)
@@ -276,8 +306,11 @@ class Augmenter:
                 img, mask = img.flip(-1), mask.flip(-1)
             if self.p.flips and r[k][4] < 0.5:
                 img, mask = img.flip(-2), mask.flip(-2)
-            if j > 0:
+            if j > 0 and s.lohi is None:
                 img = _jitter(img, *(1.0 + (2 * r[k][5 + i] - 1) * j for i in range(3)))
+            elif j > 0:
+                gains = [1.0 + (2 * u - 1) * j for u in r[k][DRAWS_PER_SAMPLE:DRAWS_PER_SAMPLE + img.shape[0]]]
+                img = _jitter_channels(img, 1.0 + (2 * r[k][5] - 1) * j, 1.0 + (2 * r[k][6] - 1) * j, gains)
             imgs.append(img)
             masks.append(mask)
         x = torch.stack(imgs)
@@ -304,13 +337,41 @@ class Augmenter:
 
 
 def _jitter(img: torch.Tensor, brightness: float, contrast: float, saturation: float) -> torch.Tensor:
-    """Brightness, contrast and saturation jitter of one (3, H, W) image with 0-255 float values."""
+    """Brightness, contrast and saturation jitter of one (3, H, W) image with 0-255 float values (RGB samples)."""
     img = img * brightness
     mean = img.mean()
     img = (img - mean) * contrast + mean
     gray = img.mean(dim=0, keepdim=True)
     img = (img - gray) * saturation + gray
     return img.clamp_(0, 255)
+
+
+def _jitter_channels(img: torch.Tensor, brightness: float, contrast: float, gains: list[float]) -> torch.Tensor:
+    """Brightness, contrast and a gain per channel of one (C, H, W) unit-scaled image (not clipped)."""
+    scale = torch.tensor(gains, device=img.device, dtype=img.dtype).view(-1, 1, 1) * brightness
+    img = img * scale
+    mean = img.mean(dim=(1, 2), keepdim=True)
+    return (img - mean) * contrast + mean
+
+
+def sample_input(s: Sample, device: torch.device, mean: list[float], std: list[float]) -> torch.Tensor:
+    """(1, C, H, W) model input of a cached sample (RGB or native channels)."""
+    if s.lohi is None:
+        return to_model_input(s.image, device, mean, std)
+    return native_input(s.image.to(device, non_blocking=True)[None], s.wrapped, s.lohi.to(device),
+                        *standard_tensors(mean, std, device))
+
+
+def model_input(pixels: np.ndarray, channels: ChannelSpec, device: torch.device, mean: list[float],
+                std: list[float]) -> torch.Tensor:
+    """(1, C, H, W) model input of an (H, W, C) array as ``channels`` describes it (RGB: uint8 (H, W, 3))."""
+    if channels.is_rgb:
+        return to_model_input(pixels, device, mean, std)
+    if pixels.ndim != 3 or pixels.shape[2] != channels.count:
+        raise SegstudioError(f"expected an (H, W, {channels.count}) image, got shape {pixels.shape}")
+    lohi = range_tensor(channels, pixels, device)
+    t, wrapped = storage_tensor(pixels)
+    return native_input(t.to(device, non_blocking=True)[None], wrapped, lohi, *standard_tensors(mean, std, device))
 
 
 def to_model_input(rgb: np.ndarray | torch.Tensor, device: torch.device, mean: list[float], std: list[float]) -> torch.Tensor:

@@ -1,8 +1,11 @@
 """Export a trained model to ONNX or TorchScript for deployment outside segstudio.
 
-The exported graph takes ``image``: (B, 3, H, W) float32, RGB scaled to [0, 1] then normalised
-with the stored mean/std, and returns ``logits``: (B, C, H, W); batch, height and width are
-dynamic. Class names, colours and the input normalisation travel inside the file (ONNX
+The exported graph takes ``image``: (B, C, H, W) float32 and returns ``logits``: (B, K, H, W);
+batch, height and width are dynamic. For RGB models C = 3: RGB scaled to [0, 1] then normalised
+with the stored mean/std. For native channel descriptions C is the project's channel count and
+each channel is ``((v - low) / (high - low) - mean) / std`` with low/high as the stored channel
+description says (per-image percentiles, or a fixed range). Class names, colours, the input
+normalisation and the channel description (``channels``) travel inside the file (ONNX
 ``metadata_props``; TorchScript ``_extra_files['segstudio.json']``).
 
 The ONNX export uses PyTorch's TorchScript-based exporter (``dynamo=False``), which needs no
@@ -29,9 +32,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from segstudio.core.atomic import atomic_write_bytes
+from segstudio.core.channels import ChannelSpec
 from segstudio.core.classes import ClassInfo
 from segstudio.core.errors import SegstudioError
-from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD
+from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD, model_in_channels
 
 FORMATS = ("onnx", "torchscript")
 METADATA_FILE = "segstudio.json"  # TorchScript _extra_files entry
@@ -120,10 +124,18 @@ def _traceable_ops() -> Iterator[None]:
 
 
 def export_metadata(classes: list[ClassInfo], normalization: dict, model_info: dict | None = None,
-                    extra: dict | None = None) -> dict[str, Any]:
+                    extra: dict | None = None, channels: ChannelSpec | None = None) -> dict[str, Any]:
     """The JSON metadata stored in exported files."""
     from segstudio import __version__
 
+    channels = channels or ChannelSpec.rgb()
+    if channels.is_rgb:
+        norm_note = "input = (RGB / 255 - mean) / std, layout (B, 3, H, W) float32"
+    else:
+        norm_note = (f"input channel c = ((v - low_c) / (high_c - low_c) - mean_c) / std_c, layout (B, {channels.count}, H, W) "
+                     "float32; low/high per 'channels': 'percentile' = that image's percentiles low..high of the "
+                     "channel (not clipped), 'range' = the fixed values low..high, (v - low) / (high - low) "
+                     "clipped to [0, 1]")
     meta: dict[str, Any] = {
         "format": "segstudio-export",
         "version": 1,
@@ -132,13 +144,14 @@ def export_metadata(classes: list[ClassInfo], normalization: dict, model_info: d
         "class_names": [c.name for c in classes],
         "class_colors": [c.color for c in classes],
         "normalization": {
-            "scale": 1.0 / 255.0,
+            "scale": 1.0 / 255.0 if channels.is_rgb else None,
             "mean": [float(v) for v in normalization.get("mean", IMAGENET_MEAN)],
             "std": [float(v) for v in normalization.get("std", IMAGENET_STD)],
-            "note": "input = (RGB / 255 - mean) / std, layout (B, 3, H, W) float32",
+            "note": norm_note,
         },
+        "channels": channels.to_json(),
         "model": dict(model_info or {}),
-        "input": {"name": "image", "layout": "NCHW", "dtype": "float32"},
+        "input": {"name": "image", "layout": "NCHW", "dtype": "float32", "channels": channels.count},
         "output": {"name": "logits", "layout": "NCHW", "activation": "none (apply softmax over C)"},
     }
     if extra:
@@ -146,11 +159,11 @@ def export_metadata(classes: list[ClassInfo], normalization: dict, model_info: d
     return meta
 
 
-def _sample_input(multiple: int, batch: int, seed: int, extra_h: int, extra_w: int) -> torch.Tensor:
+def _sample_input(multiple: int, batch: int, seed: int, extra_h: int, extra_w: int, channels: int = 3) -> torch.Tensor:
     """Random input whose sides are not multiples of the model's, so padding and cropping run."""
     side = max(64, 2 * multiple)
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(batch, 3, side + extra_h, side + extra_w, generator=g)
+    return torch.randn(batch, channels, side + extra_h, side + extra_w, generator=g)
 
 
 def _onnx_bytes(wrapper: nn.Module, sample: torch.Tensor, opset: int, metadata: dict[str, Any]) -> bytes:
@@ -174,11 +187,13 @@ def _onnx_bytes(wrapper: nn.Module, sample: torch.Tensor, opset: int, metadata: 
         "class_colors": json.dumps(metadata["class_colors"]),
         "normalization": json.dumps(metadata["normalization"]),
         "model": json.dumps(metadata["model"]),
+        "channels": json.dumps(metadata["channels"]),
     }
     for key, value in flat.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
-    proto.doc_string = "segstudio segmentation model: image (B,3,H,W) normalised RGB -> logits (B,C,H,W)"
+    proto.doc_string = (f"segstudio segmentation model: image (B,{metadata['input']['channels']},H,W) normalised "
+                        "channels -> logits (B,K,H,W)")
     proto.producer_name = "segstudio"
     return proto.SerializeToString()
 
@@ -236,7 +251,7 @@ def _compare(reference: torch.Tensor, exported: torch.Tensor) -> tuple[float, fl
 
 def export_module(model: nn.Module, classes: list[ClassInfo], normalization: dict, fmt: str,
                   out: str | Path, model_info: dict | None = None, opset: int = DEFAULT_OPSET,
-                  verify: bool = True) -> ExportResult:
+                  verify: bool = True, channels: ChannelSpec | None = None) -> ExportResult:
     """Export ``model`` (any segstudio model) to ``out`` as ``fmt`` ('onnx' or 'torchscript').
 
     With ``verify`` the exported bytes are run (onnxruntime / torch.jit) on an input whose size
@@ -252,8 +267,12 @@ def export_module(model: nn.Module, classes: list[ClassInfo], normalization: dic
     wrapper = ExportWrapper(model, multiple).eval()
     info = dict(model_info or {})
     info.setdefault("size_multiple", multiple)
-    metadata = export_metadata(classes, normalization, info)
-    sample = _sample_input(multiple, batch=2, seed=0, extra_h=5, extra_w=3)
+    channels = channels or ChannelSpec.rgb()
+    n_in = model_in_channels(model)
+    if n_in != channels.count:
+        raise SegstudioError(f"the model takes {n_in} input channels but its channel description has {channels.count}")
+    metadata = export_metadata(classes, normalization, info, channels=channels)
+    sample = _sample_input(multiple, batch=2, seed=0, extra_h=5, extra_w=3, channels=n_in)
     try:
         with torch.no_grad():
             if fmt == "onnx":
@@ -268,7 +287,8 @@ def export_module(model: nn.Module, classes: list[ClassInfo], normalization: dic
 
     diff, agree = float("nan"), float("nan")
     if verify:
-        check = _sample_input(multiple, batch=3, seed=1, extra_h=multiple + 7, extra_w=-(multiple // 2) + 1)
+        check = _sample_input(multiple, batch=3, seed=1, extra_h=multiple + 7, extra_w=-(multiple // 2) + 1,
+                              channels=n_in)
         with torch.no_grad():
             reference = model(check)
             if fmt == "onnx":
@@ -289,7 +309,7 @@ def export_module(model: nn.Module, classes: list[ClassInfo], normalization: dic
 def export_checkpoint(checkpoint: str | Path, fmt: str, out: str | Path, opset: int = DEFAULT_OPSET,
                       verify: bool = True) -> ExportResult:
     """Export a segstudio checkpoint file (see :func:`export_module`)."""
-    from segstudio.engine.checkpoint import (build_model_from_checkpoint, checkpoint_classes,
+    from segstudio.engine.checkpoint import (build_model_from_checkpoint, checkpoint_channels, checkpoint_classes,
                                              checkpoint_normalization, load_checkpoint)
 
     ckpt = load_checkpoint(checkpoint)
@@ -303,4 +323,4 @@ def export_checkpoint(checkpoint: str | Path, fmt: str, out: str | Path, opset: 
     if isinstance(metrics, dict) and metrics.get("miou") is not None:
         info["miou"] = float(metrics["miou"])
     return export_module(model, checkpoint_classes(ckpt), {"mean": mean, "std": std}, fmt, out,
-                         model_info=info, opset=opset, verify=verify)
+                         model_info=info, opset=opset, verify=verify, channels=checkpoint_channels(ckpt))

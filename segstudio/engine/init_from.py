@@ -175,11 +175,14 @@ def _sha256(path: Path) -> str:
 
 # ---------------------------------------------------------------------------------- the trainer's entry points
 def start_weights(model: nn.Module, config: Any, class_names: list[str],
-                  resume_ckpt: dict | None = None) -> dict | None:
+                  resume_ckpt: dict | None = None, model_args: dict | None = None) -> dict | None:
     """The trainer's hook after building its model: apply ``config.init`` (returns the ``init_source``
-    record), or carry a resumed run's record over; None for a run from scratch or pretrained weights."""
+    record), or carry a resumed run's record over; None for a run from scratch or pretrained weights.
+    ``model_args``: the arguments the model was really built with (default ``config.model_args``; the
+    trainer adds ``in_channels``)."""
     if getattr(config, "init", None) is not None:
-        return init_from_checkpoint(model, config.init, config.model, dict(config.model_args), class_names).to_json()
+        args = dict(config.model_args if model_args is None else model_args)
+        return init_from_checkpoint(model, config.init, config.model, args, class_names).to_json()
     if resume_ckpt is not None:
         return resume_ckpt.get("init_source")
     return None

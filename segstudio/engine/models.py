@@ -1,9 +1,17 @@
 """Model registry: U-Net, SegNet and torchvision segmentation models behind one ``create_model``.
 
-Every model maps (B, 3, H, W) normalised float input to (B, C, H, W) logits of the same size.
-Pretrained backbone weights are used only when they are in segstudio's weights folder (put there by
-``segstudio weights download|import``, checked against their checksum); nothing is ever downloaded
-here. ``pretrained_used(model)`` says which file (if any) was loaded.
+Every model maps (B, in_channels, H, W) normalised float input (3 = RGB, the default) to
+(B, num_classes, H, W) logits of the same size. Pretrained backbone weights are used only when they
+are in segstudio's weights folder (put there by ``segstudio weights download|import``, checked against
+their checksum); nothing is ever downloaded here. ``pretrained_used(model)`` says which file (if any)
+was loaded.
+
+``in_channels``: U-Net and SegNet take it natively. The torchvision models get their first
+convolution replaced by one with ``in_channels`` inputs after any pretrained weights are loaded
+(:func:`adapt_first_conv`): channel k < 3 keeps RGB filter k, further channels get the mean of the
+three RGB filters, and all are scaled by 3 / in_channels so that the first layer's response to a
+uniform input keeps its size (one channel: the sum of the RGB filters, as for a gray image).
+Without pretrained weights the new convolution is initialised as torch does.
 """
 
 from __future__ import annotations
@@ -151,8 +159,45 @@ def _load_backbone(backbone: nn.Module, weights: str | None, strip_prefix: str =
     return os.path.basename(path)
 
 
+def first_conv(module: nn.Module) -> tuple[nn.Module, str, nn.Conv2d] | None:
+    """(parent, attribute name, conv) of the first Conv2d in ``module`` (definition order), or None."""
+    for name, child in module.named_modules():
+        if isinstance(child, nn.Conv2d):
+            parent_name, _, attr = name.rpartition(".")
+            return module.get_submodule(parent_name) if parent_name else module, attr, child
+    return None
+
+
+def model_in_channels(model: nn.Module) -> int:
+    """How many input channels a model takes (its first convolution's)."""
+    found = first_conv(model)
+    return int(found[2].in_channels) if found else 3
+
+
+def adapt_first_conv(module: nn.Module, in_channels: int) -> None:
+    """Replace the first convolution by one taking ``in_channels`` inputs, adapting its RGB weights."""
+    found = first_conv(module)
+    if found is None or found[2].in_channels == in_channels:
+        return
+    parent, attr, old = found
+    new = nn.Conv2d(in_channels, old.out_channels, old.kernel_size, old.stride, old.padding, old.dilation,
+                    old.groups, old.bias is not None, old.padding_mode)
+    if old.in_channels == 3 and old.groups == 1:
+        with torch.no_grad():
+            w = old.weight
+            if in_channels == 1:
+                new.weight.copy_(w.sum(dim=1, keepdim=True))
+            else:
+                mean = w.mean(dim=1, keepdim=True)
+                parts = [w[:, k:k + 1] if k < 3 else mean for k in range(in_channels)]
+                new.weight.copy_(torch.cat(parts, dim=1) * (3.0 / in_channels))
+            if old.bias is not None:
+                new.bias.copy_(old.bias)
+    setattr(parent, attr, new)
+
+
 def _tv_model(builder_name: str, backbone_weights: str, strip: str) -> Callable[..., nn.Module]:
-    def build(num_classes: int, pretrained: bool = True) -> nn.Module:
+    def build(num_classes: int, pretrained: bool = True, in_channels: int = 3) -> nn.Module:
         from torchvision.models import segmentation as seg
 
         builder = getattr(seg, builder_name)
@@ -161,6 +206,8 @@ def _tv_model(builder_name: str, backbone_weights: str, strip: str) -> Callable[
         used = None
         if pretrained:
             used = _load_backbone(inner.backbone, backbone_weights, strip)
+        if in_channels != 3:
+            adapt_first_conv(inner.backbone, int(in_channels))
         wrapped.pretrained_used = used  # type: ignore[attr-defined]
         return wrapped
 
@@ -194,12 +241,16 @@ def available_models() -> list[str]:
 def create_model(name: str, num_classes: int, **args) -> nn.Module:
     """Build a model by registry name; SegstudioError lists the valid names for an unknown one.
 
-    ``pretrained=False`` in ``args`` skips looking for backbone weights in the weights folder.
+    ``pretrained=False`` in ``args`` skips looking for backbone weights in the weights folder;
+    ``in_channels`` (default 3) is how many input channels the model takes.
     """
     if name not in _REGISTRY:
         raise SegstudioError(f"unknown model {name!r}; valid models: {', '.join(available_models())}")
     if num_classes < 1:
         raise SegstudioError(f"a model needs at least one class (got {num_classes})")
+    channels = args.get("in_channels", 3)
+    if isinstance(channels, bool) or not isinstance(channels, int) or not 1 <= channels <= 64:
+        raise SegstudioError(f"in_channels must be an integer from 1 to 64 (got {channels!r})")
     try:
         model = _REGISTRY[name](num_classes, **args)
     except TypeError as exc:

@@ -5,6 +5,11 @@ sliding-window tiles. :meth:`Predictor.predict` streams them in row bands
 (:func:`segstudio.engine.tiling.predict_tiled_mask`): it never holds the (C, H, W) probability
 map nor a float copy of the image, so an 8192 x 8192 image needs about the mask, the confidence
 map and two rows of tiles. Smaller images run whole.
+
+Models trained on a native channel description (:mod:`segstudio.core.channels`) take (H, W, C)
+arrays at native depth, normalised per image exactly as in training; :meth:`Predictor.predict_image`
+refuses a :class:`~segstudio.core.image_io.LoadedImage` whose channels differ from the model's
+with one :class:`~segstudio.core.errors.ChannelMismatchError` naming the file.
 """
 
 from __future__ import annotations
@@ -13,17 +18,22 @@ import contextlib
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
 from torch import nn
 
+from segstudio.core.channels import ChannelSpec
 from segstudio.core.classes import ClassInfo
-from segstudio.engine.data import normalization_tensors, to_model_input
+from segstudio.engine.data import model_input, normalization_tensors
+from segstudio.engine.pixels import native_input, range_tensor, standard_tensors, storage_tensor
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
 from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD
 from segstudio.engine.tiling import predict_tiled, predict_tiled_mask
+
+if TYPE_CHECKING:
+    from segstudio.core.image_io import LoadedImage
 
 #: tiles per forward pass when not given: small on a CPU (cache-friendly), larger on a GPU
 CPU_TILE_BATCH = 4
@@ -45,18 +55,24 @@ def default_tile_batch(device: torch.device) -> int:
 
 
 def model_forward(model: nn.Module, device_type: str, precision: str = "fp32", channels_last: bool = False,
-                  mean: list[float] | None = None, std: list[float] | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A (B, 3, h, w) -> float32 logits function: autocast for ``precision``, optional channels-last.
+                  mean: list[float] | None = None, std: list[float] | None = None,
+                  lohi: torch.Tensor | None = None, wrapped: bool = False) -> Callable[[torch.Tensor], torch.Tensor]:
+    """A (B, C, h, w) -> float32 logits function: autocast for ``precision``, optional channels-last.
 
     With ``mean``/``std`` the batch is raw 0-255 pixels (e.g. uint8 tiles) normalised here, exactly
-    as :func:`segstudio.engine.data.to_model_input` does for a whole image.
+    as :func:`segstudio.engine.data.to_model_input` does for a whole image; with ``lohi`` too, it is
+    native-channel storage (:mod:`segstudio.engine.pixels`) normalised with that (4, C) range.
     """
     dtype = autocast_dtype(precision)
     norm = None
 
     def forward(batch: torch.Tensor) -> torch.Tensor:
         nonlocal norm
-        if mean is not None and std is not None:
+        if lohi is not None and mean is not None and std is not None:
+            if norm is None or norm[0].device != batch.device:
+                norm = standard_tensors(mean, std, batch.device)
+            batch = native_input(batch, wrapped, lohi, *norm)
+        elif mean is not None and std is not None:
             if norm is None or norm[0].device != batch.device:
                 norm = normalization_tensors(mean, std, batch.device)
             batch = (batch.float() - norm[0]) / norm[1]
@@ -71,7 +87,7 @@ def model_forward(model: nn.Module, device_type: str, precision: str = "fp32", c
 
 def predict_probs(model: nn.Module, x: torch.Tensor, num_classes: int, tile: int | None, precision: str = "fp32",
                   channels_last: bool = False, batch_size: int = CPU_TILE_BATCH) -> torch.Tensor:
-    """(C, H, W) float32 softmax probabilities for one normalised (1, 3, H, W) input; tiled when larger than ``tile``.
+    """(K, H, W) float32 softmax probabilities for one normalised (1, C, H, W) input; tiled when larger than ``tile``.
 
     ``batch_size`` tiles per forward pass (small by default: during training the model's memory is taken).
     """
@@ -98,9 +114,11 @@ class Predictor:
     """
 
     def __init__(self, model: nn.Module, classes: list[ClassInfo], normalization: dict, device: torch.device,
-                 tile: int | None = 512, precision: str = "fp32", batch_size: int | None = None) -> None:
+                 tile: int | None = 512, precision: str = "fp32", batch_size: int | None = None,
+                 channels: ChannelSpec | None = None) -> None:
         self.model = model.to(device).eval()
         self.classes = list(classes)
+        self.channels = channels or ChannelSpec.rgb()  # what the model was trained on
         self.mean = list(normalization.get("mean", IMAGENET_MEAN))
         self.std = list(normalization.get("std", IMAGENET_STD))
         self.device = device
@@ -116,7 +134,7 @@ class Predictor:
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", batch_size: int | None = None) -> "Predictor":
         """Load a checkpoint (weights only, never code); tiles are the training crop size (at least 256)."""
-        from segstudio.engine.checkpoint import (build_model_from_checkpoint, checkpoint_classes,
+        from segstudio.engine.checkpoint import (build_model_from_checkpoint, checkpoint_channels, checkpoint_classes,
                                                  checkpoint_normalization, load_checkpoint)
 
         ckpt = load_checkpoint(path)
@@ -125,15 +143,16 @@ class Predictor:
         crop = int((ckpt.get("config") or {}).get("crop", 512))
         precision = resolve_precision("auto", dev)  # fp32 off CUDA
         pred = cls(build_model_from_checkpoint(ckpt), checkpoint_classes(ckpt), {"mean": mean, "std": std}, dev,
-                   tile=max(crop, 256), precision=precision, batch_size=batch_size)
+                   tile=max(crop, 256), precision=precision, batch_size=batch_size, channels=checkpoint_channels(ckpt))
         pred.checkpoint = ckpt  # type: ignore[attr-defined]
         return pred
 
     @classmethod
     def from_model(cls, model: nn.Module, classes: list[ClassInfo], normalization: dict, device: torch.device | str,
-                   tile: int | None = 512, batch_size: int | None = None) -> "Predictor":
+                   tile: int | None = 512, batch_size: int | None = None,
+                   channels: ChannelSpec | None = None) -> "Predictor":
         dev = device if isinstance(device, torch.device) else resolve_device(device)
-        return cls(model, classes, normalization, dev, tile=tile, batch_size=batch_size)
+        return cls(model, classes, normalization, dev, tile=tile, batch_size=batch_size, channels=channels)
 
     @property
     def num_classes(self) -> int:
@@ -142,9 +161,18 @@ class Predictor:
     def _tiled(self, rgb: np.ndarray) -> bool:
         return self.tile is not None and max(rgb.shape[0], rgb.shape[1]) > self.tile
 
+    def model_array(self, image: LoadedImage) -> np.ndarray:
+        """What the model sees of a loaded image; ChannelMismatchError naming the file when it does not fit."""
+        return self.channels.model_array(image, what="the model")
+
+    def predict_image(self, image: LoadedImage) -> Prediction:
+        """:meth:`predict` on a loaded image, after checking its channels against the model's."""
+        return self.predict(self.model_array(image))
+
     def predict_probs(self, rgb: np.ndarray) -> torch.Tensor:
-        """(C, H, W) softmax probabilities on the device for an (H, W, 3) uint8 image (the whole map: mind huge images)."""
-        x = to_model_input(rgb, self.device, self.mean, self.std)
+        """(K, H, W) softmax probabilities on the device for an (H, W, 3) uint8 image, or (H, W, C) native
+        channels (the whole map: mind huge images)."""
+        x = model_input(rgb, self.channels, self.device, self.mean, self.std)
         return predict_probs(self.model, x, self.num_classes, self.tile, self.precision, self.channels_last,
                              self.batch_size)
 
@@ -156,12 +184,19 @@ class Predictor:
         """
         if not self._tiled(rgb):
             return probs_to_prediction(self.predict_probs(rgb))
-        if rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise ValueError(f"expected an (H, W, 3) RGB image, got shape {rgb.shape}")
-        with warnings.catch_warnings():  # a read-only array (e.g. a decoded file) is fine: tiles are only read
-            warnings.filterwarnings("ignore", message=".*not writable.*")
-            image = torch.from_numpy(rgb).permute(2, 0, 1).to(self.device, non_blocking=True)  # uint8, no float copy
-        forward = model_forward(self.model, self.device.type, self.precision, self.channels_last, self.mean, self.std)
+        if rgb.ndim != 3 or rgb.shape[2] != self.channels.count:
+            raise ValueError(f"expected an (H, W, {self.channels.count}) image, got shape {rgb.shape}")
+        lohi, wrapped = None, False
+        if self.channels.is_rgb:
+            with warnings.catch_warnings():  # a read-only array (e.g. a decoded file) is fine: tiles are only read
+                warnings.filterwarnings("ignore", message=".*not writable.*")
+                image = torch.from_numpy(rgb).permute(2, 0, 1).to(self.device, non_blocking=True)  # uint8, no float copy
+        else:  # native depth, no float copy either: tiles are normalised as they go through the model
+            lohi = range_tensor(self.channels, rgb, self.device)
+            image, wrapped = storage_tensor(rgb)
+            image = image.to(self.device, non_blocking=True)
+        forward = model_forward(self.model, self.device.type, self.precision, self.channels_last, self.mean, self.std,
+                                lohi, wrapped)
         mask, confidence, entropy = predict_tiled_mask(forward, image, self.num_classes, tile=int(self.tile),
                                                        overlap=TILE_OVERLAP, batch_size=self.batch_size)
         return Prediction(mask, confidence, float(entropy))

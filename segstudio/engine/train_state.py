@@ -92,6 +92,7 @@ class RunDescription:
     train_ids: list[str]
     val_ids: list[str]
     init_source: dict | None = None  # where the initial weights came from (--init), see engine/init_from.py
+    channels: dict | None = None  # the ChannelSpec's JSON (None: RGB)
 
 
 def training_checkpoint(run: RunDescription, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
@@ -115,6 +116,7 @@ def training_checkpoint(run: RunDescription, model: nn.Module, optimizer: torch.
         "pretrained": run.pretrained,
         "init_source": run.init_source,
         "split": {"train": list(run.train_ids), "val": list(run.val_ids)},
+        "channels": run.channels,
         "state_dict": {k: v.detach().clone().cpu() for k, v in model.state_dict().items()},
         "optimizer": optimizer.state_dict(),
         "scheduler": scheduler.state_dict(),

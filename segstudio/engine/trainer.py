@@ -23,13 +23,14 @@ import torch
 
 from segstudio import __version__
 from segstudio.core.atomic import atomic_write_json
+from segstudio.core.channels import ensure_project_channels
 from segstudio.core.errors import SegstudioError
 from segstudio.core.image_io import load_image
 from segstudio.core.project import Project
-from segstudio.engine.checkpoint import load_checkpoint, save_checkpoint
+from segstudio.engine.checkpoint import checkpoint_channels, load_checkpoint, save_checkpoint
 from segstudio.engine.config import TrainConfig
 from segstudio.engine.data import (AugmentParams, Augmenter, SampleCache, default_steps_per_epoch, file_mtime,
-                                   rank_batch_rows, read_labeled, rescan_labeled, split_by_image, to_model_input)
+                                   model_input, rank_batch_rows, read_labeled, rescan_labeled, split_by_image)
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
 from segstudio.engine.distributed import rank_device
 from segstudio.engine.events import (CALLBACK_NAMES, BatchSizeReduced, CheckpointSaved, EpochEnd, PreviewEvent,
@@ -37,8 +38,9 @@ from segstudio.engine.events import (CALLBACK_NAMES, BatchSizeReduced, Checkpoin
 from segstudio.engine.init_from import start_note, start_weights
 from segstudio.engine.losses import build_loss
 from segstudio.engine.metrics import metrics_from_confusion
-from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD, create_model, pretrained_used
+from segstudio.engine.models import create_model, pretrained_used
 from segstudio.engine.optim import build_optimizer, build_scheduler
+from segstudio.engine.pixels import model_normalization
 from segstudio.engine.predictor import predict_probs, probs_to_prediction
 from segstudio.engine.runtime import DistOps, dispatch, jsonable, new_run_dir, seed_everything
 from segstudio.engine.train_state import (RunDescription, TrainPosition, restore_training_state, resumed_config,
@@ -169,14 +171,20 @@ class Trainer:
         if not labeled:
             raise SegstudioError(f"no labeled images in {self.project.root}")
         ids = [self.project.image_id(p) for p in labeled]
+        self.channels = ensure_project_channels(self.project)  # what the model sees of every image
+        if self.resume_ckpt is not None:
+            saved = checkpoint_channels(self.resume_ckpt)
+            if not saved.same_input(self.channels):
+                raise SegstudioError(f"cannot resume from {cfg.resume}: it was trained on {saved.describe()}, "
+                                     f"the project has {self.channels.describe()}")
         if self.resume_ckpt is not None and self.resume_ckpt.get("split"):
             split = self.resume_ckpt["split"]
             train_ids = [i for i in split["train"] if i in ids]
             val_ids = [i for i in split["val"] if i in ids]
         else:
             train_ids, val_ids = split_by_image(ids, cfg.val_fraction, cfg.seed)
-        self.train_cache = SampleCache(self.device)
-        self.val_cache = SampleCache(self.device)
+        self.train_cache = SampleCache(self.device, self.channels)
+        self.val_cache = SampleCache(self.device, self.channels)
         self.train_cache.set_samples(self._read(train_ids))
         self.val_cache.set_samples(self._read(val_ids))
         if not len(self.train_cache):
@@ -195,7 +203,7 @@ class Trainer:
         out = []
         for image_id in ids:
             path = self.project.image_path(image_id)
-            got = read_labeled(self.project, path, self.config.value_map, self._warn)
+            got = read_labeled(self.project, path, self.config.value_map, self._warn, self.channels)
             if got is not None:
                 mtime = file_mtime(self.project.mask_path(path))
                 out.append((image_id, got[0], got[1], mtime))
@@ -204,11 +212,15 @@ class Trainer:
     def _build_model(self) -> None:
         cfg = self.config
         C = self.project.num_classes
+        args = dict(cfg.model_args)
+        if args.setdefault("in_channels", self.channels.count) != self.channels.count:
+            raise SegstudioError(f"model argument in_channels={args['in_channels']} contradicts the project's "
+                                 f"{self.channels.describe()}")
         self.model = create_model(cfg.model, C, pretrained=bool(cfg.pretrained and self.resume_ckpt is None
-                                                                and cfg.init is None), **dict(cfg.model_args))
+                                                                and cfg.init is None), **args)
         self.pretrained = pretrained_used(self.model)
-        self.init_source = start_weights(self.model, cfg, self.project.class_names, self.resume_ckpt)
-        self.mean, self.std = list(IMAGENET_MEAN), list(IMAGENET_STD)
+        self.init_source = start_weights(self.model, cfg, self.project.class_names, self.resume_ckpt, args)
+        self.mean, self.std = model_normalization(self.channels)
         if self.resume_ckpt is not None:
             self.model.load_state_dict(self.resume_ckpt["state_dict"])
             self.pretrained = self.resume_ckpt.get("pretrained")
@@ -233,7 +245,7 @@ class Trainer:
         self.scheduler = build_scheduler(self.optimizer, cfg.scheduler, self.total_steps, warmup)
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.augmenter = Augmenter(AugmentParams(cfg.crop, tuple(cfg.scale_range), cfg.flips, cfg.color_jitter),
-                                   self.device, self.mean, self.std, self.channels_last)
+                                   self.device, self.mean, self.std, self.channels_last, not self.channels.is_rgb)
         self.pos = TrainPosition()
         self._epoch_loss = [0.0, 0]
         if self.resume_ckpt is not None:
@@ -302,7 +314,8 @@ class Trainer:
                         self._report_step(*pending)
                     self._save("last", None)
                     raise _Cancelled()
-                idx, draws = rank_batch_rows(order, cfg.seed, epoch, self.pos.draw_pos, self.rank_batch, rank)
+                idx, draws = rank_batch_rows(order, cfg.seed, epoch, self.pos.draw_pos, self.rank_batch, rank,
+                                             self.augmenter.draws_per_sample)
                 x, y = self.augmenter.batch(self.train_cache, idx, draws)
                 loss = self._step(x, y)
                 self.pos.draw_pos += self.rank_batch * ws  # after an out-of-memory retry: the smaller batch
@@ -435,7 +448,7 @@ class Trainer:
     def checkpoint_dict(self, miou: float | None = None, metrics: dict | None = None) -> dict:
         """The full checkpoint (state for exact resume plus everything inference needs)."""
         run = RunDescription(self.config, list(self.project.classes), self.mean, self.std, self.steps_per_epoch,
-                             self.pretrained, self.train_ids, self.val_ids, self.init_source)
+                             self.pretrained, self.train_ids, self.val_ids, self.init_source, self.channels.to_json())
         return training_checkpoint(run, self.model, self.optimizer, self.scheduler, self.scaler, self.device, self.pos,
                                    self._epoch_loss, self.best_miou, metrics or {"miou": miou})
 
@@ -454,13 +467,14 @@ class Trainer:
             image_id = (self.val_ids or self.train_ids)[0]
         try:
             if self._preview_cache is None or self._preview_cache[0] != image_id:
-                self._preview_cache = (image_id, load_image(self.project.image_path(image_id)).rgb)
+                loaded = load_image(self.project.image_path(image_id))
+                self._preview_cache = (image_id, self.channels.model_array(loaded))
             rgb = self._preview_cache[1]
         except SegstudioError as exc:
             self._warn(f"no preview for {image_id}: {exc}")
             return
         self.model.eval()
-        x = to_model_input(rgb, self.device, self.mean, self.std)
+        x = model_input(rgb, self.channels, self.device, self.mean, self.std)
         probs = predict_probs(self.model, x, self.project.num_classes, tile=max(self.config.crop, 256),
                               precision=self.precision, channels_last=self.channels_last)
         self.train_model.train()

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from segstudio.core.classes import IGNORE_INDEX
-from segstudio.engine.data import Sample, to_model_input
+from segstudio.engine.data import Sample, sample_input
 from segstudio.engine.metrics import confusion_matrix
 from segstudio.engine.predictor import predict_probs
 
@@ -28,7 +28,7 @@ def validation_sums(model: nn.Module, samples: list[Sample], num_classes: int, d
     for s in samples[rank::world_size]:
         if cancelled():
             break
-        x = to_model_input(s.image, device, mean, std)
+        x = sample_input(s, device, mean, std)
         probs = predict_probs(model, x, num_classes, tile=tile, precision=precision, channels_last=channels_last)
         target = s.mask.to(device).long()
         cm += confusion_matrix(probs.argmax(0), target, num_classes)

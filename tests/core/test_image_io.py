@@ -92,7 +92,7 @@ def test_float32_tiff(tmp_path):
     assert img.rgb[-1, -1, 0] >= 250 and img.rgb[1, 0, 0] <= 5
 
 
-def test_16bit_rgb_tiff_via_opencv(tmp_path):
+def test_16bit_rgb_tiff_written_by_opencv_keeps_its_values(tmp_path):
     import cv2
 
     raw = np.zeros((20, 30, 3), np.uint16)
