@@ -42,15 +42,9 @@ def test_adapted_first_conv_keeps_rgb_filters_and_averages_for_extra_channels():
 
 
 def test_pretrained_rgb_weights_are_adapted_not_dropped(monkeypatch, tmp_path):
-    import os
+    from test_weights import _mobilenet_entry_for
 
-    from torchvision.models import MobileNet_V3_Large_Weights, mobilenet_v3_large
-
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    reference = mobilenet_v3_large()
-    target = tmp_path / "hub" / "checkpoints" / os.path.basename(MobileNet_V3_Large_Weights.IMAGENET1K_V1.url)
-    target.parent.mkdir(parents=True)
-    torch.save(reference.state_dict(), target)
+    reference, _path = _mobilenet_entry_for(tmp_path, monkeypatch)  # "official" weights in the weights folder
     model = create_model("lraspp_mobilenet_v3", 2, in_channels=4)
     got = model.inner.backbone["0"][0].weight.detach()
     ref = reference.features[0][0].weight.detach()
