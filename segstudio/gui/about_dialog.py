@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QHBoxLayo
 
 from segstudio import __version__
 from segstudio.core.paths import user_data_dir
+from segstudio.engine.weights import weights_dir
 from segstudio.gui.jobs import JobRunner
 from segstudio.logging_setup import log_file_path
 from segstudio.resources import APP_ID, ICON_SIZES, icon_path
@@ -95,6 +96,7 @@ def about_rows(info: TorchInfo | None = None) -> list[tuple[str, str]]:
         ("GPU in use", info.gpu),
         ("Log file", str(log) if log else "none (logging to the console only)"),
         ("Data folder", str(user_data_dir())),
+        ("Weights folder", str(weights_dir())),
     ]
 
 
@@ -171,8 +173,8 @@ class AboutDialog(QDialog):
         rows = []
         for label, value in about_rows(self._info):
             shown = _escape(value)
-            if label in ("Log file", "Data folder") and value and not value.startswith("none"):
-                folder = Path(value) if label == "Data folder" else Path(value).parent
+            if label in ("Log file", "Data folder", "Weights folder") and value and not value.startswith("none"):
+                folder = Path(value).parent if label == "Log file" else Path(value)
                 shown = f'<a href="{QUrl.fromLocalFile(str(folder)).toString()}">{shown}</a>'
             rows.append(f"<tr><td><b>{_escape(label)}</b>&nbsp;&nbsp;</td><td>{shown}</td></tr>")
         self.details.setText("<table>" + "".join(rows) + "</table>")

@@ -132,6 +132,9 @@ def add_model_actions(window: MainWindow) -> None:
             ("predict_current", "&Predict Current Image", (), panel.predict_current),
             ("predict_all", "Predict A&ll Images", ("Ctrl+Shift+P",), panel.predict_all)):
         m.addAction(_action(window, name, text, slot, keys))
+    m.addSeparator()
+    m.addAction(_action(window, "weights_folder", "&Weights Folder…", window.choose_weights_folder,
+                        tip="Where pretrained weights are kept (also $SEGSTUDIO_WEIGHTS_DIR)"))
     panel.runningChanged.connect(lambda running: (window.actions_by_name["train"].setEnabled(not running),
                                                   window.actions_by_name["stop_training"].setEnabled(running)))
     window.actions_by_name["stop_training"].setEnabled(False)

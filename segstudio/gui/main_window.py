@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         from segstudio.gui.about_dialog import set_app_identity
 
         set_app_identity()
+        app_settings.apply_weights_folder()
         self.session = session or Session()
         self.runner = runner or JobRunner(parent=self)
         self.questions = Questions(self)
@@ -443,6 +444,18 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.about_dialog = dialog
         dialog.show()
+
+    def choose_weights_folder(self) -> bool:
+        """Let the user pick the folder pretrained weights are kept in (shown in About)."""
+        from segstudio.engine.weights import weights_dir
+
+        folder = QFileDialog.getExistingDirectory(self, "Folder for pretrained weights", str(weights_dir()))
+        if not folder:
+            return False
+        app_settings.set_weights_folder(folder)
+        self.status.showMessage(f"Pretrained weights are kept in {folder}", 5000)
+        self.training_panel.form.start_from.look_up_weights()
+        return True
 
     def _open_log_folder(self) -> None:
         from segstudio.gui.about_dialog import open_log_folder

@@ -75,3 +75,25 @@ def write_values(values: dict) -> None:
     for key, value in values.items():
         s.setValue(key, value)
     s.sync()
+
+
+WEIGHTS_FOLDER_KEY = "weights/folder"
+
+
+def apply_weights_folder() -> None:
+    """Use the weights folder chosen in the app (unless ``SEGSTUDIO_WEIGHTS_DIR`` is set in the environment)."""
+    import os
+
+    from segstudio.engine.weights import WEIGHTS_DIR_ENV, set_weights_dir
+
+    chosen = read_value(WEIGHTS_FOLDER_KEY, "", str)
+    if chosen and not os.environ.get(WEIGHTS_DIR_ENV):
+        set_weights_dir(chosen)
+
+
+def set_weights_folder(path: str | Path | None) -> None:
+    """Remember and use ``path`` as the weights folder (None: the default under the user data folder)."""
+    from segstudio.engine.weights import set_weights_dir
+
+    write_values({WEIGHTS_FOLDER_KEY: str(path) if path else ""})
+    set_weights_dir(path)

@@ -9,7 +9,6 @@ from PySide6.QtGui import QDropEvent, QDragEnterEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from segstudio.core.project import Project
 from segstudio.gui.browser_model import LABELED, PARTIAL, PREDICTED, SORT_UNCERTAINTY, UNLABELED
 from segstudio.gui.image_browser import row_texts
 

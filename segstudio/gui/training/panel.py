@@ -135,6 +135,8 @@ class TrainingPanel(QWidget):
         self.train_button.clicked.connect(self.start_training)
         self.stop_button.clicked.connect(self.stop_training)
         self.runs_list.checkpointChosen.connect(self.use_checkpoint)
+        self.runs_list.refreshed.connect(lambda: self.form.start_from.set_runs(
+            [(r.name, r.preferred_checkpoint) for r in self.runs_list.runs if r.preferred_checkpoint]))
         ev = self.session.events
         ev.connect("project_changed", self._on_project_changed)
         ev.connect("image_changed", self._on_image_changed)

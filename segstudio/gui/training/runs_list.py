@@ -19,6 +19,7 @@ class RunsList(QWidget):
     """Table of past runs with "Use best" / "Use last" buttons choosing the checkpoint for predictions."""
 
     checkpointChosen = Signal(object)  # Path
+    refreshed = Signal()  # the runs were re-read
 
     COLUMNS = ("run", "model", "epochs", "best mIoU", "status", "started from", "date")
 
@@ -80,6 +81,7 @@ class RunsList(QWidget):
             if selected is not None and run.path == selected.path:
                 item.setSelected(True)
         self._update_buttons()
+        self.refreshed.emit()
 
     def selected_run(self) -> RunInfo | None:
         items = self.tree.selectedItems()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from segstudio.engine.config import LIVE_EPOCHS, TrainConfig, option_of  # plain dataclasses: no torch
 from segstudio.gui.jobs import JobRunner
 from segstudio.gui.settings import app_settings
+from segstudio.gui.training.start_from import StartFromPicker
 
 DEFAULT_MODELS = ["unet", "segnet", "lraspp_mobilenet_v3", "deeplabv3_mobilenet_v3", "deeplabv3_resnet50",
                   "fcn_resnet50"]
@@ -85,6 +86,10 @@ class TrainSettingsForm(QWidget):
         self.model_combo.setToolTip("unet trains quickly from scratch; the torchvision models use pretrained "
                                     "backbones when their weights are in the torch cache")
         form.addRow("Model", self.model_combo)
+        self.start_from = StartFromPicker(runner, self.model_combo.currentText)
+        self.model_combo.currentTextChanged.connect(lambda _t: self.start_from.model_changed())
+        self.start_from.changed.connect(self._on_start_changed)
+        form.addRow("Start from", self.start_from)
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(1, 100000)
         self.epochs_spin.setValue(defaults.epochs)
@@ -151,6 +156,14 @@ class TrainSettingsForm(QWidget):
         """Probe at once when torch is already imported (cheap then); otherwise wait for the user."""
         if "torch" in sys.modules:
             self.detect_devices()
+            self.start_from.look_up_weights()
+
+    def _on_start_changed(self) -> None:
+        locked = self.start_from.model_locked
+        self.model_combo.setEnabled(not locked)
+        self.model_combo.setToolTip("The checkpoint's own model is trained further" if locked else
+                                    "unet trains quickly from scratch; the torchvision models can start from "
+                                    "ImageNet backbone weights (see Start from)")
 
     def set_available(self, devices: list[tuple[str, str]], models: list[str]) -> None:
         """Fill the device and model lists (keeps the current choices when still valid)."""
@@ -205,12 +218,15 @@ class TrainSettingsForm(QWidget):
         }
         if self.live:
             cfg["scheduler"] = "none"  # no decay towards an end that never comes
+        cfg.update(self.start_from.config_changes())
+        if self.start_from.starts_from_checkpoint:
+            del cfg["model"]  # the checkpoint's model and arguments are trained (see worker.run_training)
         cfg.update(self.extra_config)
         return cfg
 
     def save_settings(self) -> None:
         """Remember the chosen settings (QSettings) for the next session."""
-        cfg = {k: v for k, v in self.config().items() if k not in self.extra_config}
+        cfg = {k: v for k, v in self.config().items() if k not in self.extra_config and k not in ("init", "pretrained")}
         cfg["epochs"] = int(self.epochs_spin.value())
         cfg["live"] = self.live
         app_settings().setValue(SETTINGS_KEY, json.dumps(cfg))

@@ -129,7 +129,12 @@ def run_training(job: Job, project_root: Path, config: dict, buffer: EventBuffer
         from segstudio.engine.trainer import Trainer
 
         freeze_gc()
-        trainer = Trainer(project_root, TrainConfig.from_json(config), callbacks=[buffer, _EndTracker()])
+        cfg = TrainConfig.from_json(config)
+        if cfg.init is not None and "model" not in config:  # a checkpoint brings its own model
+            from segstudio.engine.init_from import init_architecture
+
+            cfg.model, cfg.model_args = init_architecture(cfg.init)
+        trainer = Trainer(project_root, cfg, callbacks=[buffer, _EndTracker()])
         handle.attach(trainer)
         job.token.on_cancel(trainer.cancel)
         return trainer.run()
