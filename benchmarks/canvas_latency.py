@@ -28,6 +28,7 @@ from segstudio.core.classes import default_classes  # noqa: E402
 from segstudio.core.image_io import LoadedImage  # noqa: E402
 from segstudio.core.mask_document import MaskDocument  # noqa: E402
 from segstudio.gui.canvas import CanvasView  # noqa: E402
+from segstudio.gui.jobs import JobRunner  # noqa: E402
 
 MOVES = 200
 BRUSH = 32
@@ -50,7 +51,8 @@ def _send(widget, kind: QEvent.Type, pos: QPointF, button: Qt.MouseButton, butto
 
 def measure(app: QApplication, size: int) -> list[float]:
     """Milliseconds per mouse move (event + repaint) of one stroke on a size x size image."""
-    canvas = CanvasView()
+    runner = JobRunner()
+    canvas = CanvasView(runner)
     canvas.resize(VIEW_W, VIEW_H)
     canvas.set_class_colors([c.rgb for c in default_classes(["bg", "a", "b", "c"])])
     image = _image(size)
@@ -92,6 +94,7 @@ def measure(app: QApplication, size: int) -> list[float]:
     assert painted > 0, "the stroke painted nothing"
     canvas.close()
     canvas.deleteLater()
+    runner.shutdown(10)
     app.processEvents()
     return times
 

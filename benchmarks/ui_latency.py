@@ -100,12 +100,13 @@ def measure_big_prediction(window, n: int) -> dict:
     predict_s = time.monotonic() - t0
     spin(500)  # let the overlay paint
     delays = probe.stop()
-    mask = window.predictions.get(image_id, (None, None))[0]
+    pred = window.session.prediction(image_id)
+    mask = pred.mask if pred is not None else None
     s = stats(delays)
     return {"big_size": n, "big_predict_s": round(predict_s, 2), "big_show_image_max_ms": show["max_ms"],
             "big_p99_ms": s["p99_ms"], "big_max_ms": s["max_ms"],
             "big_shown": bool(mask is not None and mask.shape == (n, n)), "big_add_image_ms": round(add_ms, 1),
-            "big_confidence_shaded": bool(window.predictions.get(image_id, (None, None))[1] is not None)}
+            "big_confidence_shaded": bool(pred is not None and pred.confidence is not None)}
 
 
 def main() -> int:

@@ -205,7 +205,7 @@ class StartFromPicker(QWidget):
             self._show_note(f"{self.model()} has no pretrained weights: it trains from scratch.")
         elif missing and not busy:
             self._show_note("Not downloaded yet: training starts from random weights until you download them "
-                            "(or import a file with "segstudio weights import" on a machine without internet).")
+                            "(or import a file with 'segstudio weights import' on a machine without internet).")
         elif not busy:
             self.note.setVisible(False)
         self.changed.emit()
