@@ -54,10 +54,10 @@ def import_mask_folder(source: str | Path, project_path: str | Path, options: Im
         raise FormatError(f"{images_dir}: no images")
     project, fresh = open_or_create_project(project_path)
     if fresh:
-        ClassResolver(project, fresh, options.classes)
+        ClassResolver(project, fresh, options.classes, origin="--classes")
     elif options.classes:  # name the classes the mapping points to, keeping existing names
         for name in options.classes[project.num_classes:]:
-            project.add_class(name)
+            project.add_class(name, save=False)
     num_classes = project.num_classes if not fresh or options.classes else IGNORE_INDEX
     report = ImportReport("masks", source)
     unlabeled = 0
@@ -92,5 +92,5 @@ def _ensure_classes(project, mask: np.ndarray, report: ImportReport) -> None:
         name = f"class_{project.num_classes}"
         while name in project.class_names:
             name += "_"
-        project.add_class(name, default_color(project.num_classes))
+        project.add_class(name, default_color(project.num_classes), save=False)
         report.classes_added.append(name)
