@@ -165,6 +165,8 @@ def _flood(image: np.ndarray, x: int, y: int, tol: int, connectivity: int) -> tu
     h, w = image.shape[:2]
     flood = np.zeros((h + 2, w + 2), np.uint8)
     img = np.ascontiguousarray(image)
+    if not img.flags.writeable:  # OpenCV 5's floodFill refuses read-only input, and the loader's arrays are
+        img = img.copy()
     channels = 1 if img.ndim == 2 else img.shape[2]
     diff = (tol,) * channels if channels > 1 else tol
     flags = connectivity | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)

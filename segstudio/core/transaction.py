@@ -70,6 +70,10 @@ def _discard_folder(folder: Path) -> None:
     except OSError:
         done = folder
     shutil.rmtree(done, ignore_errors=True)
+    try:
+        folder.parent.rmdir()  # .segstudio/, when nothing else lives there: a transaction leaves no trace
+    except OSError:
+        pass
 
 
 def _undo(root: Path, folder: Path, entries: list[dict]) -> None:
