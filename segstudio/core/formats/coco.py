@@ -243,6 +243,8 @@ def import_coco(source: str | Path, project_path: str | Path, options: ImportOpt
         try:
             _import_image(entry, by_image.get(entry.get("id"), []), bases, ann_path, project, resolver,
                           categories, options, report)
+        except SaveError:
+            raise  # the project cannot be written (full disk, read-only): stop; the import is rolled back
         except SegstudioError as exc:
             report.warn(ann_path, f"image {entry.get('file_name')!r}: {exc}")
             report.skipped += 1

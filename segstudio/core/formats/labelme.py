@@ -250,6 +250,8 @@ def import_labelme(source: str | Path, project_path: str | Path, options: Import
     for json_path in each_file(files, report, progress, cancel, lambda p: p.name):
         try:
             _import_one(json_path, root, project, resolver, options, report, limit)
+        except SaveError:
+            raise  # the project cannot be written (full disk, read-only): stop; the import is rolled back
         except SegstudioError as exc:
             report.warn(json_path, str(exc).replace(f"{json_path}: ", ""))
             report.skipped += 1

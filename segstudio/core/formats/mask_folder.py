@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from segstudio.core.classes import IGNORE_INDEX, default_color
-from segstudio.core.errors import SegstudioError
+from segstudio.core.errors import SaveError, SegstudioError
 from segstudio.core.formats.common import (
     CancelFn, ClassResolver, FormatError, ImportOptions, ImportReport, ProgressFn, checked_source, each_file,
     finish_import, image_dest, open_or_create_project, place_image, relative_posix, store_imported,
@@ -74,6 +74,8 @@ def import_mask_folder(source: str | Path, project_path: str | Path, options: Im
                                  num_classes=num_classes)
                 store_imported(project, dest, report, mask_path, lambda: mask, src_file=image,
                                overwrite=options.overwrite, before_write=lambda m: _ensure_classes(project, m, report))
+        except SaveError:
+            raise  # the project cannot be written (full disk, read-only): stop; the import is rolled back
         except SegstudioError as exc:
             report.warn(mask_path or image, str(exc).replace(f"mask {mask_path}: ", ""))
             report.skipped += 1

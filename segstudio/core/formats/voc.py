@@ -90,6 +90,8 @@ def import_voc(source: str | Path, project_path: str | Path, options: ImportOpti
     for voc_id in each_file(ids, report, progress, cancel, str):
         try:
             _import_one(root, voc_id, names, lut, project, options, report)
+        except SaveError:
+            raise  # the project cannot be written (full disk, read-only): stop; the import is rolled back
         except UnsafePathError:
             report.warn(root / "ImageSets" / "Segmentation", f"entry {voc_id!r} points outside {root}; refused")
             report.skipped += 1
