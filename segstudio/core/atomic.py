@@ -99,8 +99,14 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    """Atomically replace ``path`` with ``obj`` as indented JSON."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    """Atomically replace ``path`` with ``obj`` as indented JSON (UTF-8; text that UTF-8 cannot hold,
+    such as a lone surrogate read from another file, is written as a JSON escape)."""
+    text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = (json.dumps(obj, indent=2, ensure_ascii=True) + "\n").encode("ascii")
+    return atomic_write_bytes(path, data)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -25,8 +25,8 @@ import numpy as np
 
 from segstudio.core import transaction as txn_mod
 from segstudio.core.atomic import atomic_write, atomic_write_json, remove_stale_temp_files
-from segstudio.core.classes import (IGNORE_INDEX, ClassInfo, color_to_hex, default_classes, default_color,
-                                    parse_color)
+from segstudio.core.classes import (IGNORE_INDEX, MAX_CLASS_NAME, ClassInfo, check_class_name, color_to_hex,
+                                    default_classes, default_color, parse_color)
 from segstudio.core.errors import ProjectError
 from segstudio.core.image_io import IMAGE_EXTENSIONS, is_image_file
 from segstudio.core.mask_io import ValueMap, read_mask, write_mask
@@ -37,8 +37,6 @@ FORMAT_VERSION = 1
 #: Folders under the project root that never hold training images.
 RESERVED_DIRS = ("masks", "runs", "predictions", ".segstudio")
 MAX_PROJECT_FILE_BYTES = 16 * 1024 * 1024
-#: A class name longer than this is refused (it is shown in menus and written into every export).
-MAX_CLASS_NAME = 200
 MAX_CLASSES = 255
 
 log = logging.getLogger("segstudio.project")
@@ -417,13 +415,10 @@ def _tidy(root: Path) -> None:
 
 
 def _check_name(name: str, existing: list[str]) -> str:
-    if not isinstance(name, str):
-        raise ProjectError(f"a class name must be text, not {type(name).__name__}")
-    name = name.strip()
-    if not name:
-        raise ProjectError("a class name cannot be empty")
-    if len(name) > MAX_CLASS_NAME:
-        raise ProjectError(f"class name {name[:40]!r}... is longer than {MAX_CLASS_NAME} characters")
+    try:
+        name = check_class_name(name)
+    except ValueError as exc:
+        raise ProjectError(str(exc)) from None
     if name in existing:
         raise ProjectError(f"a class named {name!r} already exists")
     return name
@@ -479,6 +474,10 @@ def _parse_classes(raw, path: Path) -> list[ClassInfo]:
             raise ProjectError(f"{path}: class #{i} has an empty name")
         if len(name) > MAX_CLASS_NAME:
             raise ProjectError(f"{path}: the name of class #{i} is longer than {MAX_CLASS_NAME} characters")
+        try:
+            check_class_name(name)
+        except ValueError as exc:
+            raise ProjectError(f"{path}: class #{i}: {exc}") from None
         if name in seen:
             raise ProjectError(f"{path}: class #{i} is named {name!r} like class #{seen[name]}; class names must differ")
         seen[name] = i

@@ -16,7 +16,6 @@ from segstudio.core.classes import parse_color
 from segstudio.core.errors import SegstudioError
 
 MAX_CLASSES = 255
-MAX_CHANNELS = 64
 
 
 def _is_int(v: Any) -> bool:
@@ -64,14 +63,14 @@ def _classes_ok(classes: Any, n: int) -> bool:
     return True
 
 
-def _normalization_ok(norm: Any) -> bool:
-    if not isinstance(norm, dict):
+def _normalization_ok(norm: Any, channels: int) -> bool:
+    """Finite numbers, positive std, one value per input channel of the model."""
+    if not isinstance(norm, dict) or not {"mean", "std"} <= set(norm):
         return False
-    mean, std = norm.get("mean", [0.0]), norm.get("std", [1.0])
-    for values in (mean, std):
-        if not isinstance(values, list) or not 1 <= len(values) <= MAX_CHANNELS or not all(map(_is_number, values)):
+    for values in (norm["mean"], norm["std"]):
+        if not isinstance(values, list) or len(values) != channels or not all(map(_is_number, values)):
             return False
-    return all(v > 0 for v in std)
+    return all(v > 0 for v in norm["std"])
 
 
 def _state_dict_ok(sd: Any) -> bool:
@@ -109,7 +108,10 @@ def validate_checkpoint(ckpt: dict, where: str) -> None:
         c.fail("classes", f"a list of {n} classes with ids 0..{n - 1} and distinct, non-empty names")
     if not _state_dict_ok(ckpt.get("state_dict")):
         c.fail("state_dict", "a mapping of parameter names to tensors")
-    c.optional("normalization", _normalization_ok, "an object with 'mean' and positive 'std' number lists")
+    args = model.get("args") or {}
+    channels = args.get("in_channels", 3) if isinstance(args.get("in_channels", 3), int) else 3
+    c.optional("normalization", lambda v: _normalization_ok(v, channels),
+               f"an object with 'mean' and positive 'std' lists of {channels} numbers (one per input channel)")
     c.optional("config", _config_ok, "an object (with a whole-number 'crop')")
     c.optional("split", _split_ok, "an object with 'train' and 'val' lists of image ids")
     c.optional("metrics", lambda v: isinstance(v, dict), "an object")

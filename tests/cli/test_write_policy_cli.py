@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from cli_helpers import one_error_line, run_cli, tiny_checkpoint, tree_digest
+from shared_helpers import one_error_line, run_cli, tiny_checkpoint, tree_digest
 from PIL import Image
 
 from segstudio.core.demo import generate_demo_project

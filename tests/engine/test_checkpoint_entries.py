@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 from PIL import Image
+from shared_helpers import one_error_line, run_cli, tiny_checkpoint
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "cli"))
-from cli_helpers import one_error_line, run_cli, tiny_checkpoint  # noqa: E402
-
-from segstudio.core.errors import SegstudioError  # noqa: E402
-from segstudio.engine.checkpoint import build_model_from_checkpoint, load_checkpoint  # noqa: E402
-from segstudio.engine.model_limits import check_model_size  # noqa: E402
+from segstudio.core.errors import SegstudioError
+from segstudio.engine.checkpoint import build_model_from_checkpoint, load_checkpoint
+from segstudio.engine.model_limits import check_model_size
 
 
 @pytest.mark.parametrize("override,message", [
@@ -26,6 +21,8 @@ from segstudio.engine.model_limits import check_model_size  # noqa: E402
     ({"classes": "bg,fg"}, "entry 'classes' must be a list of 4 classes"),
     ({"version": "1"}, "entry 'version' must be a whole number (got str)"),
     ({"normalization": {"mean": [0.5] * 3, "std": [0.0] * 3}}, "entry 'normalization' must be an object with"),
+    ({"normalization": {"mean": [0.5], "std": [0.25]}}, "entry 'normalization' must be an object with 'mean' and "
+                                                        "positive 'std' lists of 3 numbers (one per input channel)"),
     ({"config": {"crop": "big"}}, "entry 'config' must be an object (with a whole-number 'crop') (got dict)"),
     ({"split": {"train": [1, 2]}}, "entry 'split' must be an object with 'train' and 'val' lists of image ids"),
     ({"model": {"name": "unet", "args": [4]}}, "entry 'model' has 'args' that are not an object (list)"),

@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from segstudio.core.atomic import atomic_write
-from segstudio.core.classes import IGNORE_INDEX, default_classes
+from segstudio.core.classes import IGNORE_INDEX, check_class_name, default_classes
 from segstudio.core.errors import ProjectError, SaveError, SegstudioError
 from segstudio.core.image_io import read_image_size
 from segstudio.core.mask_io import ValueMap
@@ -202,6 +202,12 @@ class ClassResolver:
             self.accepted = {n for n in accepted if n != IGNORE_LABEL}
         if fresh:
             names = [n.strip() for n in (accepted or []) if n.strip() and n.strip() != IGNORE_LABEL]
+            for n in names:
+                try:
+                    check_class_name(n)
+                except ValueError as exc:
+                    where = f"{origin}: " if origin is not None else ""
+                    raise FormatError(f"{where}{exc}") from None
             if names and is_background_label(names[0]):
                 names[0] = "background"
             if not names:
@@ -220,8 +226,6 @@ class ClassResolver:
         if self.project.num_classes >= 255:
             raise FormatError(f"label {name!r} would be class {self.project.num_classes + 1}, but a project "
                               "holds at most 255")
-        if len(name) > 200:
-            raise FormatError(f"label {name[:40]!r}... is longer than 200 characters")
         info = self.project.add_class(name, save=False)
         self.added.append(name)
         return info.id

@@ -82,7 +82,8 @@ def import_voc(source: str | Path, project_path: str | Path, options: ImportOpti
     resolver = ClassResolver(project, fresh, names, origin=origin)
     lut = np.full(256, IGNORE_INDEX, np.uint8)
     for k, name in enumerate(names[:255]):
-        lut[k] = resolver.id_for(name)
+        value = resolver.id_for(name)  # None: a name that cannot be a class (empty); its pixels stay unlabeled
+        lut[k] = IGNORE_INDEX if value is None else value
     report = ImportReport("voc", source)
     ids = _read_ids(root, report)
     if not ids:

@@ -1,4 +1,4 @@
-"""Helpers for the CLI tests (imported by name: this folder is on sys.path)."""
+"""Helpers shared by the CLI, engine and fuzz tests (imported by name: tests/ is on sys.path through its conftest)."""
 
 from __future__ import annotations
 
