@@ -7,6 +7,7 @@ hundreds of GB: the arguments are type-checked, the model is built on PyTorch's 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
@@ -37,7 +38,7 @@ def _check_args(args: Any, where: str) -> dict:
                 limit = MAX_DEPTH if key == "depth" else MAX_INT_ARG
                 raise SegstudioError(f"{where}: model argument {key}={value} is out of range (at most {limit})")
         elif isinstance(value, float):
-            if value != value or abs(value) > MAX_INT_ARG:
+            if math.isnan(value) or abs(value) > MAX_INT_ARG:
                 raise SegstudioError(f"{where}: model argument {key}={value!r} is out of range")
         else:
             raise SegstudioError(f"{where}: model argument {key!r} must be a number, true/false or text "

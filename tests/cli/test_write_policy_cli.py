@@ -6,8 +6,8 @@ import json
 
 import numpy as np
 import pytest
-from shared_helpers import one_error_line, run_cli, tiny_checkpoint, tree_digest
 from PIL import Image
+from shared_helpers import one_error_line, run_cli, tiny_checkpoint, tree_digest
 
 from segstudio.core.demo import generate_demo_project
 
@@ -172,7 +172,7 @@ def test_import_that_ends_in_exit_2_leaves_the_project_as_it_was(project, tmp_pa
     Image.new("RGB", (64, 48), (1, 2, 3)).save(src / "a.png")
     (src / "z.json").write_text(json.dumps(doc))
     before = tree_digest(project.root)
-    rc, out, err = run_cli(capsys, "import", "labelme", src, project.root)
+    rc, _, err = run_cli(capsys, "import", "labelme", src, project.root)
     assert rc == 2
     assert err.strip().splitlines()[-1] == f"segstudio: error: nothing could be imported from {src}"
     assert tree_digest(project.root) == before  # not one of the 254 labels became a class
@@ -182,5 +182,5 @@ def test_import_into_a_new_folder_that_imports_nothing_leaves_no_folder(tmp_path
     src = tmp_path / "lm"
     src.mkdir()
     (src / "a.json").write_text(json.dumps({"shapes": [], "imagePath": "missing.png"}))
-    rc, _, err = run_cli(capsys, "import", "labelme", src, tmp_path / "new")
+    rc, _, _ = run_cli(capsys, "import", "labelme", src, tmp_path / "new")
     assert rc == 2 and not (tmp_path / "new").exists()

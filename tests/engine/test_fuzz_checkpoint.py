@@ -14,8 +14,12 @@ from hypothesis import strategies as st
 from shared_helpers import CLASSES, tiny_checkpoint
 
 from segstudio.core.errors import SegstudioError
-from segstudio.engine.checkpoint import (build_model_from_checkpoint, checkpoint_classes, checkpoint_normalization,
-                                         load_checkpoint)
+from segstudio.engine.checkpoint import (
+    build_model_from_checkpoint,
+    checkpoint_classes,
+    checkpoint_normalization,
+    load_checkpoint,
+)
 from segstudio.engine.predictor import Predictor
 
 TENSORS = st.builds(lambda shape, v: torch.full(shape, float(v)), st.lists(st.integers(0, 3), max_size=3),

@@ -10,8 +10,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from fuzz_strategies import (COCO_DOC, JSON, LABELME_DOC, MASK_FILES, NUMBERS, TEXT, dump_json, png_bytes,
-                             tree_digest)
+from fuzz_strategies import COCO_DOC, JSON, LABELME_DOC, MASK_FILES, NUMBERS, TEXT, dump_json, png_bytes, tree_digest
 from hypothesis import given
 from hypothesis import strategies as st
 

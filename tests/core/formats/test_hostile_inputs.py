@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from format_helpers import save_image, write_json
-from PIL import Image
 
 from segstudio.cli import main
 from segstudio.core.errors import SaveError
@@ -176,10 +175,14 @@ def test_export_on_a_full_disk_leaves_nothing_that_blocks_the_retry(tmp_path, de
         project = Project.open(demo_project)
         marker = Path(project.image_id(project.labeled_images()[0])).with_suffix(".json").as_posix()
 
-    def full(fd):
-        raise OSError(errno.ENOSPC, "No space left on device")
+    real_fsync = os.fsync
 
-    monkeypatch.setattr(os, "fsync", full)
+    def nearly_full(fd):  # the images no longer fit, a small index file still does
+        if os.fstat(fd).st_size > 2000:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", nearly_full)
     assert main(["export", fmt, str(demo_project), str(dest)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith(f"segstudio: error: cannot save {dest}") and err[-1].endswith(": No space left on device")
