@@ -38,7 +38,7 @@ def _hypothesis_profile() -> None:
         return
     wanted = os.environ.get("SEGSTUDIO_FUZZ_EXAMPLES")
     settings.register_profile(
-        "segstudio", max_examples=int(wanted) if wanted else 25, derandomize=not wanted, deadline=None,
+        "segstudio", max_examples=int(wanted) if wanted else 100, derandomize=not wanted, deadline=None,
         database=None, print_blob=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
     settings.load_profile("segstudio")
