@@ -73,7 +73,8 @@ class WritePlan:
         check_targets(self.targets, self.inputs, overwrite, option)
 
 
-def check_output_folder(out: str | Path, reads: Iterable[ReadFolder] = ()) -> None:
+def check_output_folder(out: str | Path, reads: Iterable[ReadFolder] = (),
+                        hint: str = "give an --out folder outside the inputs") -> None:
     """Refuse an output folder that is (inside) a folder the command reads, or a project's masks/."""
     out_path = Path(out)
     out_real = real(out_path)
@@ -89,8 +90,30 @@ def check_output_folder(out: str | Path, reads: Iterable[ReadFolder] = ()) -> No
             continue
         if any(_inside(out_real, folder / sub) for sub in read.allowed):
             continue
-        raise SegstudioError(f"refusing to write into {out}: the command reads its input from {read.folder}; "
-                             "give an --out folder outside the inputs")
+        raise SegstudioError(f"refusing to write into {out}: the command reads its input from {read.folder}; {hint}")
+
+
+def check_import(source: str | Path, project: str | Path) -> None:
+    """Refuse importing a folder into a project that lies inside it (the import would read what it writes),
+    a folder inside the project's images/ or masks/, or into a masks/ folder."""
+    folder = Path(source)
+    if not folder.is_dir():  # a single annotation file (or a missing source, which the importer names)
+        return
+    check_output_folder(project, [ReadFolder(folder)], hint="import into a project folder outside it")
+    root = real(project)
+    src = real(folder)
+    for sub in ("images", "masks"):
+        if _inside(src, root / sub):
+            raise SegstudioError(f"refusing to import {source} into {project}: it lies in the project's own "
+                                 f"{sub}/ folder, which the import writes into")
+
+
+def export_reads(images_dir: str | Path, project_root: str | Path) -> list[ReadFolder]:
+    """What an export reads: the project's images (its reserved folders are not read as images)."""
+    from segstudio.core.project import RESERVED_DIRS
+
+    same = real(images_dir) == real(project_root)
+    return [ReadFolder(Path(images_dir), RESERVED_DIRS if same else ())]
 
 
 def check_targets(targets: Iterable[str | Path], inputs: Iterable[str | Path] = (), overwrite: bool = False,

@@ -184,3 +184,26 @@ def test_import_into_a_new_folder_that_imports_nothing_leaves_no_folder(tmp_path
     (src / "a.json").write_text(json.dumps({"shapes": [], "imagePath": "missing.png"}))
     rc, _, _ = run_cli(capsys, "import", "labelme", src, tmp_path / "new")
     assert rc == 2 and not (tmp_path / "new").exists()
+
+
+def test_import_never_reads_what_it_writes(project, tmp_path, capsys):
+    before = tree_digest(project.root)
+    rc, _, err = run_cli(capsys, "import", "masks", project.root, project.root, "--overwrite", "--mask-map", "0:0,255:1")
+    assert rc == 2
+    assert one_error_line(err) == (f"segstudio: error: refusing to write into {project.root}: the command reads its "
+                                   f"input from {project.root}; import into a project folder outside it")
+    rc, _, err = run_cli(capsys, "import", "labelme", tmp_path, tmp_path / "new")  # the source holds the project
+    assert rc == 2 and "refusing to write into" in one_error_line(err) and not (tmp_path / "new").exists()
+    assert tree_digest(project.root) == before
+
+
+def test_export_never_writes_into_the_images_it_exports(project, capsys):
+    before = tree_digest(project.root)
+    dest = project.images_dir / "coco"
+    rc, _, err = run_cli(capsys, "export", "coco", project.root, dest)
+    assert rc == 2
+    assert one_error_line(err) == (f"segstudio: error: refusing to write into {dest}: the command reads its input "
+                                   f"from {project.images_dir}; export to a folder outside the project's images")
+    rc, _, err = run_cli(capsys, "export", "voc", project.root, project.masks_dir)
+    assert rc == 2 and "it is the masks/ folder of" in one_error_line(err)
+    assert tree_digest(project.root) == before

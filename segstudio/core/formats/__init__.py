@@ -43,7 +43,10 @@ def import_annotations(fmt: str, source: str | Path, project_path: str | Path, o
         from segstudio.core.formats.mask_folder import import_mask_folder as run
     else:
         raise FormatError(f"unknown import format {fmt!r}; choose one of {', '.join(IMPORT_FORMATS)}")
+    from segstudio.core.write_policy import check_import
+
     root = Path(project_path)
+    check_import(source, root)  # before anything is created
     created = not root.exists()
     try:
         project, _ = open_or_create_project(root)
@@ -64,8 +67,12 @@ def export_annotations(fmt: str, project: Project | str | Path, dest: str | Path
                        classes: list[str] | None = None, progress: ProgressFn | None = None,
                        cancel: CancelFn | None = None) -> ExportReport:
     """Export a project's labeled images in format ``fmt`` (labelme | coco | voc | yolo) to DEST."""
+    from segstudio.core.write_policy import check_output_folder, export_reads
+
     if not isinstance(project, Project):
         project = Project.open(project)
+    check_output_folder(dest, export_reads(project.images_dir, project.root),
+                        hint="export to a folder outside the project's images")
     if fmt == "labelme":
         from segstudio.core.formats.labelme import export_labelme
         return export_labelme(project, dest, overwrite, progress=progress, cancel=cancel)
