@@ -79,7 +79,7 @@ def _state_dict_ok(sd: Any) -> bool:
 
 def _split_ok(split: Any) -> bool:
     return isinstance(split, dict) and all(
-        isinstance(split.get(k, []), list) and all(isinstance(i, str) for i in split.get(k, [])) for k in ("train", "val"))
+        isinstance(split.get(k), list) and all(isinstance(i, str) for i in split[k]) for k in ("train", "val"))
 
 
 def _position_ok(pos: Any) -> bool:
