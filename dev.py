@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".segstudio-installed"
 CONSTRAINTS = ROOT / "constraints.txt"
-#: exit status of ``dev.py run`` when system libraries are missing
+#: exit status of ``dev.py run`` when system libraries are missing / when there is no display
 EXIT_MISSING_LIBRARIES = 3
+EXIT_NO_DISPLAY = 4
 
 #: Shared libraries Qt's xcb platform plugin (libqxcb.so and libQt6XcbQpa) loads, and the Debian/Ubuntu
 #: package that provides each. A bare Debian/Ubuntu lacks most of the xcb-util ones.
@@ -166,15 +167,20 @@ def install_hint(missing: list[str], is_root: bool) -> str:
 
 
 def check_system_libraries(py: Path, env: Mapping[str, str] | None = None, platform: str | None = None) -> int:
-    """0 when the app can start; else print :func:`install_hint` and return EXIT_MISSING_LIBRARIES."""
+    """0 when the app can start; else print what is missing (:func:`install_hint` for libraries) and
+    return EXIT_MISSING_LIBRARIES, or EXIT_NO_DISPLAY when there is no X display to open a window on."""
     env = os.environ if env is None else env
     if not xcb_check_applies(env, sys.platform if platform is None else platform):
         return 0
     missing = missing_libraries(py)
-    if not missing:
-        return 0
-    print(install_hint(missing, hasattr(os, "geteuid") and os.geteuid() == 0), file=sys.stderr)
-    return EXIT_MISSING_LIBRARIES
+    if missing:
+        print(install_hint(missing, hasattr(os, "geteuid") and os.geteuid() == 0), file=sys.stderr)
+        return EXIT_MISSING_LIBRARIES
+    if not env.get("DISPLAY"):  # Qt would fail with "could not connect to display" and a misleading hint
+        print("dev.py: no display to open the window on (DISPLAY is not set): start it from a desktop session, "
+              "or over ssh with -X", file=sys.stderr)
+        return EXIT_NO_DISPLAY
+    return 0
 
 
 def main(argv: list[str]) -> int:

@@ -94,6 +94,11 @@ def test_run_stops_with_the_install_command_before_starting_the_app(dev, monkeyp
     assert dev.check_system_libraries(Path("py"), env={}, platform="linux") == dev.EXIT_MISSING_LIBRARIES
     assert "apt-get install -y libxcb-cursor0" in capsys.readouterr().err
     assert dev.check_system_libraries(Path("py"), env={"QT_QPA_PLATFORM": "offscreen"}, platform="linux") == 0
+    monkeypatch.setattr(dev, "missing_libraries", lambda py: [])
+    assert dev.check_system_libraries(Path("py"), env={"DISPLAY": ":0"}, platform="linux") == 0
+    assert dev.check_system_libraries(Path("py"), env={}, platform="linux") == dev.EXIT_NO_DISPLAY
+    assert "DISPLAY is not set" in capsys.readouterr().err
+    monkeypatch.setattr(dev, "missing_libraries", lambda py: ["libxcb-cursor.so.0"])
     started = []
     monkeypatch.setattr(dev, "ensure_installed", lambda: Path("py"))
     monkeypatch.setattr(dev.subprocess, "call", lambda *a, **k: started.append(a) or 0)
