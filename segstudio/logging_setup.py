@@ -4,12 +4,15 @@
 loggers to ``user_log_dir()/segstudio.log`` and keeps warnings on stderr as before. When
 ``sys.stdout``/``sys.stderr`` are None — a gui-script on Windows (pythonw), a windowed frozen
 app — they are replaced by the log file, so ``print``, tracebacks and warnings land there instead
-of crashing the app, and ``faulthandler`` writes native crashes there too.
+of crashing the app, and ``faulthandler`` writes native crashes there too. The log file never
+raises: when its disk is full (or it is gone), what cannot be written is dropped, so logging can
+never stop a command.
 """
 
 from __future__ import annotations
 
 import faulthandler
+import io
 import logging
 import os
 import sys
@@ -61,6 +64,50 @@ class _CurrentStderrHandler(logging.StreamHandler):
             super().emit(record)
 
 
+class SafeStream(io.TextIOBase):
+    """A text stream whose writes never raise: on the first failure (disk full, file gone) it stops
+    writing and drops the rest, so a log can never stop a command."""
+
+    def __init__(self, inner: IO[str]) -> None:
+        self._inner = inner
+        self.failed = False
+
+    def write(self, text: str) -> int:  # type: ignore[override]
+        if not self.failed:
+            try:
+                self._inner.write(text)
+            except (OSError, ValueError):
+                self.failed = True
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.failed:
+            try:
+                self._inner.flush()
+            except (OSError, ValueError):
+                self.failed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return False
+
+    def fileno(self) -> int:
+        return self._inner.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._inner, "encoding", "utf-8")
+
+    def close(self) -> None:
+        try:
+            self._inner.close()
+        except OSError:
+            pass
+        super().close()
+
+
 def default_log_file() -> Path:
     """Where this process logs: ``user_log_dir()/segstudio.log`` (``segstudio-rank<N>.log`` under torchrun)."""
     rank = os.environ.get("RANK", "0")
@@ -91,7 +138,7 @@ def _open_log(path: Path) -> tuple[IO[str], Path] | None:
             candidate.parent.mkdir(parents=True, exist_ok=True)
             _rotate(candidate)
             stream = open(candidate, "a", encoding="utf-8", errors="replace", buffering=1)
-            return stream, candidate
+            return SafeStream(stream), candidate
         except OSError:
             continue
     return None

@@ -28,3 +28,20 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if item.get_closest_marker("cuda"):
                 item.add_marker(skip)
+
+
+def _hypothesis_profile() -> None:
+    """Few fuzz examples (the same ones every run) by default; SEGSTUDIO_FUZZ_EXAMPLES=N runs N random ones."""
+    try:
+        from hypothesis import HealthCheck, settings
+    except ImportError:  # the fuzz tests import hypothesis themselves and fail loudly
+        return
+    wanted = os.environ.get("SEGSTUDIO_FUZZ_EXAMPLES")
+    settings.register_profile(
+        "segstudio", max_examples=int(wanted) if wanted else 100, derandomize=not wanted, deadline=None,
+        database=None, print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+    settings.load_profile("segstudio")
+
+
+_hypothesis_profile()

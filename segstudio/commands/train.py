@@ -79,6 +79,10 @@ def run(args: argparse.Namespace) -> int:
     config = build_config(args)
     if config.resume is None:
         config.validate()
+        if config.out is not None:  # refuse an existing run folder before any data is read
+            from segstudio.engine.run_files import check_run_dir
+
+            check_run_dir(config.out, resume=False)
     project = Project.open(Path(args.project).resolve())
     if not project.labeled_images():
         raise SegstudioError(f"no labeled images in {project.root}")

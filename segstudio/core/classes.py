@@ -35,6 +35,26 @@ def parse_color(value: str | tuple[int, int, int] | list[int]) -> tuple[int, int
     return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
 
 
+#: A class name longer than this is refused (it is shown in menus and written into every export).
+MAX_CLASS_NAME = 200
+
+
+def check_class_name(name: object) -> str:
+    """The stripped name, or ValueError saying why it cannot be a class name."""
+    if not isinstance(name, str):
+        raise ValueError(f"a class name must be text, not {type(name).__name__}")
+    name = name.strip()
+    if not name:
+        raise ValueError("a class name cannot be empty")
+    if len(name) > MAX_CLASS_NAME:
+        raise ValueError(f"class name {name[:40]!r}... is longer than {MAX_CLASS_NAME} characters")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"class name {name[:40]!r} is not valid text") from None
+    return name
+
+
 def color_to_hex(rgb: tuple[int, int, int]) -> str:
     """(r, g, b) -> '#rrggbb'."""
     return "#{:02x}{:02x}{:02x}".format(*rgb)

@@ -66,6 +66,15 @@ class UnsafePathError(SegstudioError):
         super().__init__(f"refusing path {path!r}: it points outside {self.base}")
 
 
+class InvalidPathError(SegstudioError):
+    """A path read from a file cannot be a file name here (too long, undecodable characters)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        shown = repr(path) if len(path) <= 80 else repr(path[:80]) + "..."
+        super().__init__(f"refusing path {shown}: not a usable file name ({reason})")
+
+
 class SaveError(SegstudioError):
     """A file could not be written; the previous version on disk is untouched."""
 

@@ -12,13 +12,15 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from segstudio.core.atomic import atomic_write_bytes
 from segstudio.core.classes import IGNORE_INDEX, build_palette
 from segstudio.core.errors import MaskError, MaskNeedsMappingError
 
 ValueMap = dict[int, int]
+#: PNG text chunk that marks a mask written by segstudio (its pixel values are class ids).
+MASK_MARKER = ("segstudio", "mask")
 
 
 def parse_value_map(text: str) -> ValueMap:
@@ -55,25 +57,32 @@ def apply_value_map(values: np.ndarray, mapping: ValueMap, default: int = IGNORE
     return out
 
 
+def is_segstudio_mask(img: Image.Image) -> bool:
+    """True for a P-mode image that segstudio wrote (it carries :data:`MASK_MARKER`)."""
+    return img.mode == "P" and img.info.get(MASK_MARKER[0]) == MASK_MARKER[1]
+
+
 def read_mask(
     path: str | Path,
     expected_shape: tuple[int, int] | None = None,
     value_map: ValueMap | None = None,
     num_classes: int | None = None,
+    own: bool = False,
 ) -> np.ndarray:
     """Read a mask as (H, W) uint8 class ids (255 = unlabeled).
 
-    P-mode PNGs are segstudio masks and are read as they are. Other modes need ``value_map``
-    unless every value is a valid class id below ``num_classes`` (never 255), else
-    :class:`MaskNeedsMappingError`. ``expected_shape`` (H, W) is checked; a mismatch raises
-    :class:`MaskError` naming both sizes.
+    P-mode PNGs are segstudio masks and are read as they are: ``value_map`` is for foreign masks
+    only and never applies to a P-mode mask segstudio wrote, nor to any P-mode mask when ``own``
+    (a project's own masks/ folder). Other modes need ``value_map`` unless every value is a valid
+    class id below ``num_classes`` (never 255), else :class:`MaskNeedsMappingError`.
+    ``expected_shape`` (H, W) is checked; a mismatch raises :class:`MaskError` naming both sizes.
     """
     path = Path(path)
     try:
         with Image.open(path) as img:
             img.load()
             mode = img.mode
-            if mode == "P" and value_map is None:
+            if mode == "P" and (value_map is None or own or is_segstudio_mask(img)):
                 mask = np.array(img, dtype=np.uint8)
             else:
                 raw = np.asarray(img)
@@ -89,8 +98,10 @@ def read_mask(
                     mask = raw.astype(np.uint8)
     except MaskError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise MaskError(path, f"cannot read it ({exc})") from exc
+    except Image.DecompressionBombError as exc:
+        raise MaskError(path, f"too large to be a mask ({exc})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError, MemoryError, EOFError) as exc:
+        raise MaskError(path, f"cannot read it ({str(exc)[:200] or type(exc).__name__})") from None
     if expected_shape is not None and tuple(mask.shape[:2]) != tuple(expected_shape):
         h, w = expected_shape
         raise MaskError(path, f"its size {mask.shape[1]}x{mask.shape[0]} differs from the image's {w}x{h}")
@@ -104,8 +115,10 @@ def encode_mask_png(mask: np.ndarray, colors: list[tuple[int, int, int]]) -> byt
         raise ValueError(f"a mask must be a 2-D uint8 array, got shape {mask.shape} dtype {mask.dtype}")
     img = Image.fromarray(mask, mode="P")
     img.putpalette(build_palette(colors))
+    info = PngImagePlugin.PngInfo()
+    info.add_text(*MASK_MARKER)
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False, compress_level=1)
+    img.save(buf, format="PNG", optimize=False, compress_level=1, pnginfo=info)
     return buf.getvalue()
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
 from pathlib import Path
 
-from segstudio.core.errors import UnsafePathError
+from segstudio.core.errors import InvalidPathError, UnsafePathError
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -52,7 +53,19 @@ def resolve_inside(base: str | Path, relative: str) -> Path:
     rel = str(relative).replace("\\", "/")
     if not rel or rel.startswith("/") or re.match(r"^[A-Za-z]:", rel) or "\x00" in rel:
         raise UnsafePathError(str(relative), base_path)
-    candidate = (base_path / rel).resolve()
+    try:
+        rel.encode(sys.getfilesystemencoding())
+        candidate = (base_path / rel).resolve()
+        os.lstat(candidate)  # ENAMETOOLONG and friends surface here, not later in an is_file()
+    except (FileNotFoundError, NotADirectoryError):
+        pass
+    except (UnicodeError, ValueError) as exc:
+        raise InvalidPathError(str(relative), type(exc).__name__) from None
+    except RuntimeError:  # a symlink loop
+        raise InvalidPathError(str(relative), "symlink loop") from None
+    except OSError as exc:
+        if exc.errno in (errno.ENAMETOOLONG, errno.EINVAL, errno.ELOOP):
+            raise InvalidPathError(str(relative), exc.strerror or str(exc)) from None
     if candidate != base_path and base_path not in candidate.parents:
         raise UnsafePathError(str(relative), base_path)
     return candidate

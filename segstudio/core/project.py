@@ -11,17 +11,22 @@ Layout (docs/architecture.md)::
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import enum
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
-from segstudio.core.atomic import atomic_write_json
-from segstudio.core.classes import IGNORE_INDEX, ClassInfo, default_classes, default_color, parse_color
+from segstudio.core import transaction as txn_mod
+from segstudio.core.atomic import atomic_write, atomic_write_json, remove_stale_temp_files
+from segstudio.core.classes import (IGNORE_INDEX, MAX_CLASS_NAME, ClassInfo, check_class_name, color_to_hex,
+                                    default_classes, default_color, parse_color)
 from segstudio.core.errors import ProjectError
 from segstudio.core.image_io import IMAGE_EXTENSIONS, is_image_file
 from segstudio.core.mask_io import ValueMap, read_mask, write_mask
@@ -32,6 +37,9 @@ FORMAT_VERSION = 1
 #: Folders under the project root that never hold training images.
 RESERVED_DIRS = ("masks", "runs", "predictions", ".segstudio")
 MAX_PROJECT_FILE_BYTES = 16 * 1024 * 1024
+MAX_CLASSES = 255
+
+log = logging.getLogger("segstudio.project")
 
 
 class LabelStatus(str, enum.Enum):
@@ -59,6 +67,10 @@ class Project:
         self.root = Path(root).absolute()  # absolute: image paths and ids stay consistent whatever the cwd
         self.config = config
         self.classes: list[ClassInfo] = _parse_classes(config.get("classes"), self.root / PROJECT_FILE)
+        ignore = config.get("ignore_index", IGNORE_INDEX)
+        if ignore != IGNORE_INDEX or isinstance(ignore, bool):
+            raise ProjectError(f"{self.root / PROJECT_FILE}: ignore_index must be {IGNORE_INDEX} (got {ignore!r})")
+        self._txn: txn_mod.ProjectTransaction | None = None
 
     # ------------------------------------------------------------------ opening and saving
     @classmethod
@@ -71,6 +83,7 @@ class Project:
             raise ProjectError(f"project folder {root} does not exist")
         if not root.is_dir():
             raise ProjectError(f"{root} is not a folder")
+        _tidy(root)
         cfg_path = root / PROJECT_FILE
         if cfg_path.exists():
             config = _read_config(cfg_path)
@@ -101,7 +114,40 @@ class Project:
         self.config["version"] = FORMAT_VERSION
         self.config["classes"] = [c.to_json() for c in self.classes]
         self.config.setdefault("ignore_index", IGNORE_INDEX)
+        self.note_write(self.config_path)
         atomic_write_json(self.config_path, self.config)
+
+    # ------------------------------------------------------------------ transactions
+    @contextlib.contextmanager
+    def transaction(self, operation: str) -> Iterator[txn_mod.ProjectTransaction]:
+        """Run a change of the project as one transaction: if the block raises (or calls
+        ``discard()``), or the process dies inside it, segstudio.json, masks/, predictions/ and
+        copied images are exactly as before (the next :meth:`open` finishes the rollback).
+        A nested call joins the open transaction."""
+        if self._txn is not None:
+            yield self._txn
+            return
+        snapshot = (copy.deepcopy(self.config), copy.deepcopy(self.classes))
+        txn = txn_mod.ProjectTransaction.begin(self.root, operation)
+        self._txn = txn
+        try:
+            yield txn
+        except BaseException:
+            self._txn = None
+            txn.rollback()
+            self.config, self.classes = snapshot
+            raise
+        self._txn = None
+        if txn.discarded:
+            txn.rollback()
+            self.config, self.classes = snapshot
+        else:
+            txn.commit()
+
+    def note_write(self, path: str | Path) -> None:
+        """Call before writing ``path`` inside the project: an open transaction records it for undo."""
+        if self._txn is not None:
+            self._txn.record(path)
 
     # ------------------------------------------------------------------ folders
     @property
@@ -123,24 +169,35 @@ class Project:
 
     # ------------------------------------------------------------------ images
     def list_images(self) -> list[Path]:
-        """Every image in natural sort order of its relative path, skipping reserved folders."""
+        """Every image in natural sort order of its relative path, skipping reserved and hidden folders.
+
+        Symlinked folders are not entered (so a link loop cannot recurse); a symlinked file counts
+        when it leads to a file (a dangling or looping link is skipped).
+        """
         base = self.images_dir
         skip_reserved = base == self.root
         found: list[tuple[list, Path]] = []
-        for dirpath, dirnames, filenames in os.walk(base):
-            rel_dir = os.path.relpath(dirpath, base)
-            if rel_dir == ".":
-                rel_dir = ""
-            dirnames[:] = [
-                d for d in dirnames
-                if not d.startswith(".") and not (skip_reserved and not rel_dir and d in RESERVED_DIRS)
-            ]
-            for name in filenames:
+        pending: list[tuple[str, str]] = [(str(base), "")]
+        while pending:
+            folder, rel_dir = pending.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                name = entry.name
                 if name.startswith("."):
                     continue
-                if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS:
-                    rel = f"{rel_dir}/{name}" if rel_dir else name
-                    found.append((natural_key(rel.replace(os.sep, "/")), Path(dirpath) / name))
+                rel = f"{rel_dir}/{name}" if rel_dir else name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if not (skip_reserved and not rel_dir and name in RESERVED_DIRS):
+                            pending.append((entry.path, rel))
+                        continue
+                    if os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS and entry.is_file():
+                        found.append((natural_key(rel), Path(entry.path)))
+                except OSError:
+                    continue
         found.sort(key=lambda item: item[0])
         return [p for _, p in found]
 
@@ -152,9 +209,13 @@ class Project:
         path = Path(image)
         if not path.is_absolute():
             path = self.images_dir / path
+        try:  # without resolving symlinks first: a linked image file keeps its own name
+            return Path(os.path.abspath(path)).relative_to(os.path.abspath(self.images_dir)).as_posix()
+        except ValueError:
+            pass
         try:
             return path.resolve().relative_to(self.images_dir.resolve()).as_posix()
-        except ValueError:
+        except (ValueError, OSError, RuntimeError):  # RuntimeError: a symlink loop
             raise ProjectError(f"image {image} is not inside {self.images_dir}") from None
 
     def image_path(self, image_id: str) -> Path:
@@ -184,11 +245,13 @@ class Project:
         path = self.mask_path(image)
         if not path.is_file():
             return None
-        return read_mask(path, expected_shape, value_map=value_map, num_classes=self.num_classes)
+        return read_mask(path, expected_shape, value_map=value_map, num_classes=self.num_classes, own=True)
 
     def write_mask(self, image: str | Path, mask: np.ndarray) -> Path:
         """Save the image's mask atomically with the project's palette."""
-        return write_mask(self.mask_path(image), mask, self.colors)
+        path = self.mask_path(image)
+        self.note_write(path)
+        return write_mask(path, mask, self.colors)
 
     def read_prediction(self, image: str | Path) -> np.ndarray | None:
         path = self.prediction_path(image)
@@ -197,7 +260,9 @@ class Project:
         return read_mask(path, num_classes=self.num_classes)
 
     def write_prediction(self, image: str | Path, mask: np.ndarray) -> Path:
-        return write_mask(self.prediction_path(image), mask, self.colors)
+        path = self.prediction_path(image)
+        self.note_write(path)
+        return write_mask(path, mask, self.colors)
 
     def label_status(self, image: str | Path) -> LabelStatus:
         """none / partial / complete, read from the mask file."""
@@ -225,7 +290,9 @@ class Project:
             while dest.exists():
                 dest = target_dir / f"{src.stem}_{n}{src.suffix}"
                 n += 1
-            shutil.copy2(src, dest)
+            self.note_write(dest)
+            atomic_write(dest, lambda fh, src=src: _copy_into(src, fh))
+            shutil.copystat(src, dest)
             added.append(dest)
         return added
 
@@ -246,15 +313,17 @@ class Project:
     def ignore_index(self) -> int:
         return int(self.config.get("ignore_index", IGNORE_INDEX))
 
-    def add_class(self, name: str, color: str | None = None) -> ClassInfo:
-        """Append a class (id = current count) and save."""
+    def add_class(self, name: str, color: str | None = None, save: bool = True) -> ClassInfo:
+        """Append a class (id = current count) and save (unless ``save`` is False)."""
         name = _check_name(name, self.class_names)
-        if self.num_classes >= 255:
-            raise ProjectError("a project holds at most 255 classes (255 means unlabeled)")
+        if self.num_classes >= MAX_CLASSES:
+            raise ProjectError(f"{self.config_path}: a project holds at most {MAX_CLASSES} classes "
+                               f"(255 means unlabeled); cannot add {name!r}")
         info = ClassInfo(self.num_classes, name, color or default_color(self.num_classes))
         parse_color(info.color)
         self.classes.append(info)
-        self.save()
+        if save:
+            self.save()
         return info
 
     def rename_class(self, class_id: int, name: str) -> None:
@@ -263,11 +332,16 @@ class Project:
         self.save()
 
     def recolor_class(self, class_id: int, color: str) -> None:
-        """Change a class colour; masks are rewritten so their palette matches."""
-        parse_color(color)
-        self._class(class_id).color = color.lower() if color.startswith("#") else "#" + color.lower()
-        self.save()
-        self.remap_masks(None)
+        """Change a class colour; masks are rewritten so their palette matches (one transaction)."""
+        try:
+            parse_color(color)
+        except ValueError as exc:
+            raise ProjectError(str(exc)) from None
+        self._class(class_id)
+        with self.transaction(f"recolor class {class_id}"):
+            self._class(class_id).color = color.lower() if color.startswith("#") else "#" + color.lower()
+            self.save()
+            self.remap_masks(None)
 
     def delete_class(self, class_id: int, remap_to: int | None = None) -> None:
         """Delete a class; its pixels become ``remap_to`` (a remaining class id, or None = unlabeled).
@@ -283,24 +357,28 @@ class Project:
         target = IGNORE_INDEX if remap_to is None else (remap_to if remap_to < class_id else remap_to - 1)
         lut[class_id] = target
         lut[class_id + 1 : self.num_classes] = np.arange(class_id, self.num_classes - 1, dtype=np.uint8)
-        del self.classes[class_id]
-        for i, c in enumerate(self.classes):
-            c.id = i
-        self.save()
-        self.remap_masks(lut)
+        with self.transaction(f"delete class {class_id}"):  # a crash in between: reopening rolls it back
+            del self.classes[class_id]
+            for i, c in enumerate(self.classes):
+                c.id = i
+            self.save()
+            self.remap_masks(lut)
 
     def remap_masks(self, lut: np.ndarray | None) -> int:
-        """Rewrite every mask (and prediction) through a 256-entry lookup table; returns the count."""
+        """Rewrite every mask (and prediction) through a 256-entry lookup table, as one transaction;
+        returns the count. A mask that cannot be read stops it with everything as it was."""
         count = 0
-        for folder in (self.masks_dir, self.predictions_dir):
-            if not folder.is_dir():
-                continue
-            for path in folder.rglob("*.png"):
-                mask = read_mask(path)
-                if lut is not None:
-                    mask = lut[mask]
-                write_mask(path, mask, self.colors)
-                count += 1
+        with self.transaction("remap masks"):
+            for folder in (self.masks_dir, self.predictions_dir):
+                if not folder.is_dir():
+                    continue
+                for path in sorted(folder.rglob("*.png")):
+                    mask = read_mask(path)
+                    if lut is not None:
+                        mask = lut[mask]
+                    self.note_write(path)
+                    write_mask(path, mask, self.colors)
+                    count += 1
         return count
 
     def _class(self, class_id: int) -> ClassInfo:
@@ -315,10 +393,32 @@ def _new_config(class_names: list[str]) -> dict:
             "ignore_index": IGNORE_INDEX}
 
 
+def _copy_into(src: Path, fh) -> None:
+    with open(src, "rb") as fsrc:
+        shutil.copyfileobj(fsrc, fh)
+
+
+def _tidy(root: Path) -> None:
+    """On open: roll back a change a killed process left unfinished, remove its temp files."""
+    try:
+        undone = txn_mod.recover(root)
+    except OSError as exc:  # a read-only project: nothing can be undone, but it can be read
+        log.warning("%s: cannot roll back an unfinished change (%s)", root, exc)
+        undone = None
+    if undone:
+        log.warning("%s", undone)
+    folders = [root / d for d in ("masks", "predictions", "images") if (root / d).is_dir()]
+    removed = remove_stale_temp_files(folders)
+    removed += remove_stale_temp_files([root], recursive=not (root / "images").is_dir(), skip_dirs=RESERVED_DIRS)
+    if removed:
+        log.info("%s: removed %d temp file(s) left by an interrupted save", root, len(removed))
+
+
 def _check_name(name: str, existing: list[str]) -> str:
-    name = str(name).strip()
-    if not name:
-        raise ProjectError("a class name cannot be empty")
+    try:
+        name = check_class_name(name)
+    except ValueError as exc:
+        raise ProjectError(str(exc)) from None
     if name in existing:
         raise ProjectError(f"a class named {name!r} already exists")
     return name
@@ -334,12 +434,16 @@ def _read_config(path: Path) -> dict:
         raise ProjectError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     except UnicodeDecodeError as exc:
         raise ProjectError(f"{path} is not UTF-8 text") from exc
+    except RecursionError:
+        raise ProjectError(f"{path} is nested too deeply to be a project file") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise ProjectError(f"{path} is not a valid project file ({exc})") from None
     except OSError as exc:
         raise ProjectError(f"cannot read {path}: {exc.strerror or exc}") from exc
     if not isinstance(config, dict):
         raise ProjectError(f"{path} must hold a JSON object")
     version = config.get("version", FORMAT_VERSION)
-    if not isinstance(version, int) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ProjectError(f"{path}: invalid version {version!r}")
     if version > FORMAT_VERSION:
         raise ProjectError(
@@ -354,19 +458,33 @@ def _parse_classes(raw, path: Path) -> list[ClassInfo]:
         return default_classes(["background", "foreground"])
     if not isinstance(raw, list) or not raw:
         raise ProjectError(f"{path}: 'classes' must be a non-empty list")
+    if len(raw) > MAX_CLASSES:
+        raise ProjectError(f"{path}: {len(raw)} classes, but at most {MAX_CLASSES} fit in an 8-bit mask "
+                           "(255 means unlabeled)")
     classes: list[ClassInfo] = []
+    seen: dict[str, int] = {}
     for i, item in enumerate(raw):
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             raise ProjectError(f"{path}: class #{i} must be an object with a 'name'")
         cid = item.get("id", i)
-        if cid != i:
+        if isinstance(cid, bool) or not isinstance(cid, int) or cid != i:
             raise ProjectError(f"{path}: class ids must be 0, 1, 2, ... in order (class #{i} has id {cid!r})")
+        name = item["name"].strip()
+        if not name:
+            raise ProjectError(f"{path}: class #{i} has an empty name")
+        if len(name) > MAX_CLASS_NAME:
+            raise ProjectError(f"{path}: the name of class #{i} is longer than {MAX_CLASS_NAME} characters")
+        try:
+            check_class_name(name)
+        except ValueError as exc:
+            raise ProjectError(f"{path}: class #{i}: {exc}") from None
+        if name in seen:
+            raise ProjectError(f"{path}: class #{i} is named {name!r} like class #{seen[name]}; class names must differ")
+        seen[name] = i
         color = item.get("color", default_color(i))
         try:
-            parse_color(color)
-        except ValueError as exc:
-            raise ProjectError(f"{path}: class {item['name']!r}: {exc}") from None
-        classes.append(ClassInfo(i, item["name"], color))
-    if len(classes) > 255:
-        raise ProjectError(f"{path}: at most 255 classes fit in an 8-bit mask")
+            rgb = parse_color(color)
+        except (ValueError, TypeError) as exc:
+            raise ProjectError(f"{path}: class {name!r}: {exc}") from None
+        classes.append(ClassInfo(i, name, color if isinstance(color, str) else color_to_hex(rgb)))
     return classes

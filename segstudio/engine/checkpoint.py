@@ -15,6 +15,7 @@ from torch import nn
 from segstudio.core.atomic import atomic_write_bytes
 from segstudio.core.classes import ClassInfo
 from segstudio.core.errors import SegstudioError
+from segstudio.engine.checkpoint_schema import validate_checkpoint
 
 FORMAT = "segstudio-checkpoint"
 VERSION = 1
@@ -49,11 +50,15 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise SegstudioError(f"cannot read checkpoint {path}: {type(exc).__name__}: {str(exc)[:200]}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise SegstudioError(f"{path} is not a segstudio checkpoint (no 'format': '{FORMAT}' entry)")
-    if int(ckpt.get("version", 0)) > VERSION:
+    version = ckpt.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise SegstudioError(f"checkpoint {path}: entry 'version' must be a whole number (got {type(version).__name__})")
+    if version > VERSION:
         raise SegstudioError(f"{path} was written by a newer segstudio (checkpoint version {ckpt.get('version')})")
     for key in ("model", "num_classes", "classes", "state_dict"):
         if key not in ckpt:
             raise SegstudioError(f"checkpoint {path} is incomplete: missing {key!r}")
+    validate_checkpoint(ckpt, f"checkpoint {path}")  # types and ranges, before anything uses an entry
     ckpt["_path"] = str(path)
     return ckpt
 
@@ -87,13 +92,17 @@ def build_model_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
     """The checkpoint's model with its weights, in eval mode, on the CPU."""
     from segstudio.engine.models import create_model
 
+    from segstudio.engine.model_limits import check_model_size
+
+    where = f"checkpoint {ckpt.get('_path', '')}".strip()
+    validate_checkpoint(ckpt, where)
     spec = ckpt["model"]
-    args = dict(spec.get("args") or {})
+    args = dict(check_model_size(spec["name"], ckpt["num_classes"], spec.get("args"), where))  # before allocating
     args.setdefault("in_channels", checkpoint_channels(ckpt).count)
     model = create_model(str(spec["name"]), int(ckpt["num_classes"]), pretrained=False, **args)
     try:
         model.load_state_dict(ckpt["state_dict"])
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError, TypeError) as exc:
         where = ckpt.get("_path", "checkpoint")
         raise SegstudioError(f"{where}: weights do not fit model {spec['name']!r} ({str(exc).splitlines()[0][:200]})") from None
     return model.eval()

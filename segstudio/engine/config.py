@@ -122,6 +122,10 @@ class TrainConfig:
                 _check_value(f.name, opt, getattr(self, f.name))
         if self.model not in available_models():
             raise SegstudioError(f"unknown model {self.model!r}; valid models: {', '.join(available_models())}")
+        if self.model_args:  # e.g. {"width": 100000} would allocate hundreds of GB
+            from segstudio.engine.model_limits import check_model_size
+
+            check_model_size(self.model, 2, self.model_args, "--model-args")
         if self.resume is not None and self.init is not None:
             raise SegstudioError("--resume and --init exclude each other: resume continues a run, "
                                  "init starts a new one from its weights")

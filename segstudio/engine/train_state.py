@@ -62,18 +62,23 @@ def resumed_config(config: TrainConfig, ckpt: dict[str, Any], class_names: list[
 def restore_training_state(ckpt: dict[str, Any], optimizer: torch.optim.Optimizer, scheduler: Any,
                            scaler: torch.amp.GradScaler, device: torch.device, steps_per_epoch: int) -> RestoredState:
     """Load optimizer, scheduler, scaler and RNG state from ``ckpt``; return where training stands."""
-    if ckpt.get("optimizer"):
-        optimizer.load_state_dict(ckpt["optimizer"])
-    if ckpt.get("scheduler"):
-        scheduler.load_state_dict(ckpt["scheduler"])
-    if ckpt.get("scaler") and scaler.is_enabled():
-        scaler.load_state_dict(ckpt["scaler"])
+    try:
+        if ckpt.get("optimizer"):
+            optimizer.load_state_dict(ckpt["optimizer"])
+        if ckpt.get("scheduler"):
+            scheduler.load_state_dict(ckpt["scheduler"])
+        if ckpt.get("scaler") and scaler.is_enabled():
+            scaler.load_state_dict(ckpt["scaler"])
+        set_rng_state(ckpt.get("rng") or {}, device)
+    except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as exc:
+        where = ckpt.get("_path", "the checkpoint")
+        raise SegstudioError(f"cannot resume from {where}: its optimizer, schedule or random state does not fit "
+                             f"this run ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})") from None
     p = ckpt.get("position") or {}
     pos = TrainPosition(int(p.get("epoch", ckpt.get("epoch", 0))), int(p.get("step", 0)),
                         int(ckpt.get("global_step", 0)), int(p.get("draw_pos", 0)))
     if pos.step >= steps_per_epoch:
         pos = pos.next_epoch()
-    set_rng_state(ckpt.get("rng") or {}, device)
     el = ckpt.get("epoch_loss")
     epoch_loss = [float(el[0]), int(el[1])] if pos.step > 0 and el else [0.0, 0]
     return RestoredState(pos, ckpt.get("best_miou"), epoch_loss)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import math
 import threading
 import time
@@ -22,9 +21,10 @@ import numpy as np
 import torch
 
 from segstudio import __version__
-from segstudio.core.atomic import atomic_write_json
+from segstudio.core.atomic import atomic_write_json, remove_stale_temp_files
 from segstudio.core.channels import ensure_project_channels
-from segstudio.core.errors import SegstudioError
+from segstudio.core.classes import IGNORE_INDEX
+from segstudio.core.errors import SaveError, SegstudioError
 from segstudio.core.image_io import load_image
 from segstudio.core.project import Project
 from segstudio.engine.checkpoint import checkpoint_channels, load_checkpoint, save_checkpoint
@@ -42,6 +42,7 @@ from segstudio.engine.models import create_model, pretrained_used
 from segstudio.engine.optim import build_optimizer, build_scheduler
 from segstudio.engine.pixels import model_normalization
 from segstudio.engine.predictor import predict_probs, probs_to_prediction
+from segstudio.engine.run_files import METRICS_FILE, MetricsLog, check_run_dir
 from segstudio.engine.runtime import DistOps, dispatch, jsonable, new_run_dir, seed_everything
 from segstudio.engine.train_state import (RunDescription, TrainPosition, restore_training_state, resumed_config,
                                           training_checkpoint)
@@ -66,8 +67,7 @@ class Trainer:
         self.run_dir: Path | None = None
         self.best_miou: float | None = None
         self.dist = DistOps()
-        self._metrics_fh = None
-        self._last_flush = 0.0
+        self._metrics_fh: MetricsLog | None = None
 
     # ------------------------------------------------------------------ public, thread-safe
     def cancel(self) -> None:
@@ -97,12 +97,10 @@ class Trainer:
         dispatch(self.callbacks, "on_warning", message)
 
     def _log(self, record: dict) -> None:
-        if self._metrics_fh is not None:
-            self._metrics_fh.write(json.dumps(record) + "\n")
-            now = time.monotonic()
-            if now - self._last_flush > 0.5 or record.get("type") != "StepEvent":  # followers see it live
-                self._metrics_fh.flush()
-                self._last_flush = now
+        if self._metrics_fh is not None:  # one whole line per write; a full disk stops the log, not the run
+            problem = self._metrics_fh.write(record)
+            if problem:
+                dispatch(self.callbacks, "on_warning", problem)
 
     # ------------------------------------------------------------------ run
     def run(self) -> TrainEnd:
@@ -185,7 +183,11 @@ class Trainer:
             train_ids, val_ids = split_by_image(ids, cfg.val_fraction, cfg.seed)
         self.train_cache = SampleCache(self.device, self.channels)
         self.val_cache = SampleCache(self.device, self.channels)
-        self.train_cache.set_samples(self._read(train_ids))
+        train = self._read(train_ids)
+        if train and not any(bool((s[2] != IGNORE_INDEX).any()) for s in train):
+            raise SegstudioError(f"no labeled pixels in {self.project.root}: every mask of the {len(train)} training "
+                                 "image(s) is unlabeled (255); paint some pixels with a class first")
+        self.train_cache.set_samples(train)
         self.val_cache.set_samples(self._read(val_ids))
         if not len(self.train_cache):
             raise SegstudioError(f"no readable labeled images in {self.project.root}")
@@ -265,7 +267,14 @@ class Trainer:
         self.run_dir = Path(self.dist.broadcast_object(str(self.run_dir)))
         if not self.dist.is_main:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        new_run = cfg.resume is None
+        check_run_dir(self.run_dir, resume=not new_run)  # a new run never reuses another run's folder
+        try:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SaveError(self.run_dir, exc.strerror or str(exc)) from None
+        remove_stale_temp_files([self.run_dir], recursive=False)  # left by a killed process
+        self._metrics_fh = MetricsLog.open(self.run_dir / METRICS_FILE, new_run)  # claims the folder
         meta = {"config": cfg.to_json(), "project": str(self.project.root), "device": str(self.device),
                 "precision": self.precision, "pretrained": self.pretrained, "world_size": int(self.dist.info.world_size),
                 "steps_per_epoch": self.steps_per_epoch, "segstudio_version": __version__, "torch_version": torch.__version__,
@@ -274,7 +283,6 @@ class Trainer:
         atomic_write_json(self.run_dir / "config.json", meta)
         atomic_write_json(self.run_dir / "split.json", {"seed": cfg.seed, "val_fraction": cfg.val_fraction,
                                                         "train": self.train_ids, "val": self.val_ids})
-        self._metrics_fh = open(self.run_dir / "metrics.jsonl", "a", encoding="utf-8")
 
     # ------------------------------------------------------------------ training
     def _epoch_order(self, epoch: int) -> list[int]:

@@ -109,3 +109,35 @@ def test_rank_specific_log_file_under_torchrun(tmp_path, monkeypatch):
     assert default_log_file() == tmp_path / "segstudio-rank2.log"
     monkeypatch.setenv("RANK", "0")
     assert default_log_file() == tmp_path / "segstudio.log"
+
+
+def test_a_full_disk_under_the_log_never_stops_a_command(tmp_path):
+    if not os.path.exists("/dev/full"):
+        import pytest
+
+        pytest.skip("needs /dev/full")
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    os.symlink("/dev/full", log_dir / "segstudio.log")  # every write fails with ENOSPC
+    src = tmp_path / "lm"
+    src.mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (20, 10)).save(src / "a.png")
+    (src / "a.json").write_text('{"shapes": [{"label": "x", "points": [[1, 1], [9, 1], [9, 9]]}], "imagePath": "a.png"}')
+    proc = _run("""
+        import logging, sys
+        from segstudio.cli import main
+        for i in range(2000):  # far more than any buffer
+            logging.getLogger("segstudio.test").warning("filler %d " + "x" * 200, i)
+        code = main(["import", "labelme", sys.argv[1], sys.argv[2]])
+        sys.stdout = sys.stderr = None  # and a start without a console, whose output goes to the log too
+        from segstudio.logging_setup import setup_logging
+        setup_logging(log_file=sys.argv[3])
+        print("y" * 100000)
+        sys.stdout.flush()
+        raise SystemExit(code)
+    """, log_dir, str(src), str(tmp_path / "p"), "/dev/full")
+    assert proc.returncode == 0, proc.stderr
+    assert "Logging error" not in proc.stderr and "Traceback" not in proc.stderr
+    assert "imported 1 mask(s)" in proc.stdout

@@ -90,3 +90,29 @@ def test_write_refuses_non_uint8(tmp_path):
     with pytest.raises(ValueError, match="uint8"):
         write_mask(tmp_path / "x.png", np.zeros((3, 3), np.int32), COLORS)
     assert not (tmp_path / "x.png").exists()
+
+
+def test_mask_map_never_applies_to_segstudio_palette_masks(tmp_path):
+    from segstudio.core.project import Project
+    from segstudio.engine.data import read_labeled
+
+    project = Project.create(tmp_path / "p", ["bg", "cell", "nucleus"])
+    for name in ("own.png", "foreign.png"):
+        Image.fromarray(np.zeros((4, 6, 3), np.uint8)).save(project.images_dir / name)
+    own = np.array([[0, 1, 2, 255, 255, 1]] * 4, np.uint8)  # painted with segstudio: 255 = unlabeled
+    project.write_mask("own.png", own)
+    foreign = np.array([[0, 255, 0, 255, 0, 255]] * 4, np.uint8)  # another tool: 255 = foreground
+    project.masks_dir.mkdir(exist_ok=True)
+    Image.fromarray(foreign, "L").save(project.mask_path("foreign.png"))
+    value_map = {0: 0, 255: 1}
+    assert project.read_mask("own.png", value_map=value_map).tolist() == own.tolist()
+    assert project.read_mask("foreign.png", value_map=value_map)[0].tolist() == [0, 1, 0, 1, 0, 1]
+    _, mask = read_labeled(project, project.image_path("own.png"), value_map, lambda m: None)  # what training sees
+    assert mask.tolist() == own.tolist()
+    # a segstudio mask in an import source keeps its classes too (it carries segstudio's marker)
+    assert read_mask(project.mask_path("own.png"), value_map=value_map).tolist() == own.tolist()
+    voc = tmp_path / "voc.png"  # a palette mask from elsewhere (no marker) is mapped
+    img = Image.fromarray(np.array([[0, 1, 255]], np.uint8), "P")
+    img.putpalette([0, 0, 0, 128, 0, 0] + [0] * 762)
+    img.save(voc)
+    assert read_mask(voc, value_map={0: 0, 1: 2}).tolist() == [[0, 2, 255]]

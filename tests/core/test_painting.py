@@ -154,3 +154,18 @@ def test_cost_follows_the_dab_not_the_image():
     x0, y0, x1, y1 = rect
     assert (x1 - x0) * (y1 - y0) < 30 * 30
     assert doc._undo[-1].nbytes <= 4 * 2 * 64 * 64  # only the touched tiles were backed up
+
+
+def test_magic_wand_on_the_loaders_read_only_image(tmp_path):
+    from PIL import Image
+
+    from segstudio.core.image_io import load_image
+
+    pixels = np.zeros((20, 30, 3), np.uint8)
+    pixels[:, 15:] = 200
+    Image.fromarray(pixels).save(tmp_path / "x.png")
+    image = load_image(tmp_path / "x.png").rgb  # what the GUI hands the wand: read-only (OpenCV 5 refused it)
+    assert not image.flags.writeable
+    doc = _doc(20, 30)
+    assert painting.magic_wand(doc, image, 2, 2, 1, tolerance=10) == (0, 0, 15, 20)
+    assert (doc.mask[:, :15] == 1).all() and (doc.mask[:, 15:] == 255).all()

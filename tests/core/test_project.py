@@ -138,7 +138,7 @@ def test_rename_recolor_and_palette_in_masks(tmp_path):
         assert img.getpalette()[3:6] == [0x12, 0xAB, 0x34]
     with pytest.raises(ProjectError, match="already exists"):
         project.rename_class(0, "nucleus")
-    with pytest.raises(ValueError, match="invalid colour"):
+    with pytest.raises(ProjectError, match="invalid colour"):  # a SegstudioError, which the GUI shows
         project.recolor_class(1, "#12")
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from segstudio.core.atomic import atomic_write_json
 from segstudio.core.classes import IGNORE_INDEX
-from segstudio.core.errors import SegstudioError
+from segstudio.core.errors import SaveError, SegstudioError
 from segstudio.core.formats.common import (
     MAX_COCO_JSON_BYTES, CancelFn, ClassResolver, ExportReport, FormatError, ImportOptions, ImportReport,
     ProgressFn, checked_source, copy_file, each_file, export_class_ids, finish_import, image_dest,
@@ -32,8 +32,39 @@ from segstudio.core.project import Project
 ANNOTATION_NAMES = ("annotations.json", "instances.json", "_annotations.coco.json")
 
 
+#: Polygon outlines longer than this many pixels per image side are refused: pycocotools allocates
+#: memory in proportion to the outline (a coordinate of 3e8 asks for tens of GB, 1e12 crashes it).
+MAX_OUTLINE_PER_SIDE = 256
+
+
 class AnnotationError(ValueError):
     """One annotation cannot be decoded; the message says why."""
+
+
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def is_coco_id(value) -> bool:
+    """COCO ids are integers (strings are accepted as some tools write them); nothing else."""
+    return (isinstance(value, int) and not isinstance(value, bool)) or isinstance(value, str)
+
+
+def check_polygon(poly: list[float], height: int, width: int) -> None:
+    """AnnotationError unless the polygon stays near the image and its outline is of sane length
+    (checked before pycocotools, whose C code trusts its input)."""
+    xy = np.asarray(poly, dtype=np.float64).reshape(-1, 2)
+    limit = 4.0 * max(height, width) + 1024.0
+    far = (np.abs(xy - [width / 2, height / 2]) > limit).any(axis=1)
+    if far.any():
+        i = int(np.argmax(far))
+        raise AnnotationError(f"has a polygon point ({xy[i, 0]:g}, {xy[i, 1]:g}) far outside the "
+                              f"{width}x{height} image")
+    steps = np.abs(np.diff(np.vstack([xy, xy[:1]]), axis=0)).max(axis=1).sum()
+    if steps > MAX_OUTLINE_PER_SIDE * (height + width):
+        raise AnnotationError(f"has a polygon outline of {steps:,.0f} pixels, too long for a "
+                              f"{width}x{height} image")
 
 
 def find_coco_file(source: Path) -> Path:
@@ -91,10 +122,16 @@ def decode_segmentation(seg, height: int, width: int) -> np.ndarray:
     if isinstance(seg, list):
         polys = []
         for poly in seg:
-            if not isinstance(poly, list) or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in poly):
+            try:
+                numbers = isinstance(poly, list) and all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in poly)
+            except OverflowError:  # an integer too large for a float
+                numbers = False
+            if not numbers:
                 raise AnnotationError("has a polygon that is not a list of numbers")
             if len(poly) < 6 or len(poly) % 2:
                 raise AnnotationError(f"has a polygon with {len(poly)} coordinates (needs an even number, at least 6)")
+            check_polygon(poly, height, width)
             polys.append([float(v) for v in poly])
         if not polys:
             raise AnnotationError("has an empty segmentation")
@@ -106,7 +143,8 @@ def decode_segmentation(seg, height: int, width: int) -> np.ndarray:
         if list(size) != [height, width]:
             raise AnnotationError(f"has an RLE of size {size[1]}x{size[0]} but the image is {width}x{height}")
         if isinstance(counts, list):
-            if not all(isinstance(v, int) and v >= 0 for v in counts) or sum(counts) != height * width:
+            if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= height * width for v in counts) \
+                    or sum(counts) != height * width:
                 raise AnnotationError("has uncompressed RLE counts that do not add up to the image size")
             rle = mask_utils.frPyObjects({"size": size, "counts": counts}, height, width)
         elif isinstance(counts, str):
@@ -170,35 +208,43 @@ def import_coco(source: str | Path, project_path: str | Path, options: ImportOpt
         bases += [root, root / "images"]
     project, fresh = open_or_create_project(project_path)
     report = ImportReport("coco", source)
-    categories: dict[int, str] = {}
+    categories: dict[int | str, str] = {}
     for cat in doc["categories"]:
-        if isinstance(cat, dict) and isinstance(cat.get("id"), int) and isinstance(cat.get("name"), str):
+        if isinstance(cat, dict) and is_coco_id(cat.get("id")) and isinstance(cat.get("name"), str):
             categories[cat["id"]] = cat["name"]
         else:
-            report.warn(ann_path, f"invalid category {cat!r}; ignored")
+            report.warn(ann_path, f"invalid category {_short(cat)} (needs an integer 'id' and a 'name'); ignored")
     accepted = options.classes
     if accepted is None and fresh:  # a new project takes the categories in id order
-        names = [categories[k] for k in sorted(categories)]
+        names = [categories[k] for k in sorted(categories, key=lambda k: (isinstance(k, str), k))]
         if not any(n.lower() in ("_background_", "background") for n in names):
             names = ["background"] + names
         accepted = names
-        resolver = ClassResolver(project, fresh, accepted)
+        resolver = ClassResolver(project, fresh, accepted, origin=ann_path)
         resolver.accepted = None
     else:
-        resolver = ClassResolver(project, fresh, accepted)
-    by_image: dict[int, list[dict]] = {}
-    image_ids = {img.get("id") for img in doc["images"] if isinstance(img, dict)}
+        resolver = ClassResolver(project, fresh, accepted, origin=ann_path)
+    by_image: dict[int | str, list[dict]] = {}
+    images: list[dict] = []
+    for img in doc["images"]:
+        if isinstance(img, dict) and is_coco_id(img.get("id")):
+            images.append(img)
+        else:
+            report.warn(ann_path, f"image entry {_short(img)} has no integer 'id'; ignored")
+            report.skipped += 1
+    image_ids = {img["id"] for img in images}
     for ann in doc["annotations"]:
-        if not isinstance(ann, dict) or ann.get("image_id") not in image_ids:
-            report.warn(ann_path, f"annotation {ann.get('id') if isinstance(ann, dict) else ann!r} "
+        if not isinstance(ann, dict) or not is_coco_id(ann.get("image_id")) or ann["image_id"] not in image_ids:
+            report.warn(ann_path, f"annotation {_short(ann.get('id') if isinstance(ann, dict) else ann)} "
                                   "refers to no listed image; ignored")
             continue
         by_image.setdefault(ann["image_id"], []).append(ann)
-    images = [img for img in doc["images"] if isinstance(img, dict)]
     for entry in each_file(images, report, progress, cancel, lambda e: str(e.get("file_name"))):
         try:
             _import_image(entry, by_image.get(entry.get("id"), []), bases, ann_path, project, resolver,
                           categories, options, report)
+        except SaveError:
+            raise  # the project cannot be written (full disk, read-only): stop; the import is rolled back
         except SegstudioError as exc:
             report.warn(ann_path, f"image {entry.get('file_name')!r}: {exc}")
             report.skipped += 1
@@ -233,12 +279,13 @@ def _paint_annotations(anns: list[dict], height: int, width: int, file_name: str
     """The class map of one image's annotations, painted in file order on background (class 0)."""
     mask = np.zeros((height, width), np.uint8)
     for ann in anns:
-        ann_id = ann.get("id")
-        cat = categories.get(ann.get("category_id"))
+        ann_id = _short(ann.get("id"))
+        cat_id = ann.get("category_id")
+        cat = categories.get(cat_id) if is_coco_id(cat_id) else None
         value = resolver.id_for(cat) if cat is not None else None
         if value is None:
             report.warn(ann_path, f"annotation {ann_id} on {file_name!r} has the unknown category "
-                                  f"{ann.get('category_id')!r}; its pixels are left unlabeled (255)")
+                                  f"{_short(cat_id)}; its pixels are left unlabeled (255)")
             value = IGNORE_INDEX
         seg = ann.get("segmentation")
         try:
@@ -297,6 +344,8 @@ def export_coco(project: Project, dest: str | Path, overwrite: bool = False, cla
         try:
             mask = read_export_mask(project, image)
             copy_file(image, dest / "images" / image_id)
+        except SaveError:
+            raise  # DEST cannot be written (full disk, read-only): stop, the next images would fail too
         except SegstudioError as exc:
             report.warn(image, str(exc))
             report.skipped += 1
@@ -307,6 +356,8 @@ def export_coco(project: Project, dest: str | Path, overwrite: bool = False, cla
         doc["annotations"] += mask_to_annotations(mask, coco_id, len(doc["annotations"]) + 1, class_ids)
         partial += bool((mask == IGNORE_INDEX).any())
         report.exported += 1
+    if not report.exported:
+        return report  # no annotations.json: it would mark DEST as holding an export and block a retry
     if partial:
         report.warn(dest / "annotations.json", f"{partial} image(s) have unlabeled pixels; COCO cannot mark them, "
                                                "they read as background")

@@ -16,8 +16,8 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 import numpy as np
 
 from segstudio.core.atomic import atomic_write
-from segstudio.core.classes import IGNORE_INDEX, default_classes
-from segstudio.core.errors import ProjectError, SegstudioError
+from segstudio.core.classes import IGNORE_INDEX, check_class_name, default_classes
+from segstudio.core.errors import ProjectError, SaveError, SegstudioError
 from segstudio.core.image_io import read_image_size
 from segstudio.core.mask_io import ValueMap
 from segstudio.core.paths import natural_key, resolve_inside
@@ -118,6 +118,10 @@ def read_json_limited(path: str | Path, max_bytes: int) -> Any:
         raise FormatError(f"{path}: not UTF-8 text") from None
     except RecursionError:
         raise FormatError(f"{path}: JSON nested too deeply") from None
+    except MemoryError:
+        raise FormatError(f"{path}: too large to read into memory") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise FormatError(f"{path}: not valid JSON ({str(exc)[:200]})") from None
     except OSError as exc:
         raise FormatError(f"{path}: cannot read it ({exc.strerror or exc})") from None
 
@@ -151,19 +155,25 @@ def checked_source(source: str | Path, options: ImportOptions | None, folder: bo
     return source, options or ImportOptions()
 
 
-def open_or_create_project(path: str | Path) -> tuple[Project, bool]:
-    """Open the import target, creating the folder if needed.
+def open_or_create_project(path: str | Path | Project) -> tuple[Project, bool]:
+    """Open the import target (or take the open ``Project``), creating the folder if needed.
 
     Returns (project, fresh): ``fresh`` means it has no segstudio.json and no masks yet, so the
     import may set its class list.
     """
-    root = Path(path)
-    if root.exists() and not root.is_dir():
-        raise ProjectError(f"{root} is not a folder")
-    if not root.exists():
-        root.mkdir(parents=True)
-        (root / "images").mkdir()
-    project = Project.open(root)
+    if isinstance(path, Project):
+        project, root = path, path.root
+    else:
+        root = Path(path)
+        if root.exists() and not root.is_dir():
+            raise ProjectError(f"{root} is not a folder")
+        if not root.exists():
+            try:
+                root.mkdir(parents=True)
+                (root / "images").mkdir()
+            except OSError as exc:
+                raise SaveError(root, exc.strerror or str(exc)) from None
+        project = Project.open(root)
     masks = project.masks_dir
     fresh = not (root / PROJECT_FILE).exists() and not (masks.is_dir() and any(masks.rglob("*.png")))
     return project, fresh
@@ -178,17 +188,26 @@ class ClassResolver:
 
     ``accepted`` (from --classes or the source's class file) limits the labels: others are
     unknown (None). '__ignore__' is 255; '_background_'/'background' and the name of the
-    project's class 0 are class 0.
+    project's class 0 are class 0. New classes are saved with the import (:func:`finish_import`).
+    ``origin`` (the file the names come from) is named when there are too many.
     """
 
-    def __init__(self, project: Project, fresh: bool, accepted: list[str] | None) -> None:
+    def __init__(self, project: Project, fresh: bool, accepted: list[str] | None,
+                 origin: str | Path | None = None) -> None:
         self.project = project
+        self.origin = origin
         self.added: list[str] = []
         self.accepted = None
         if accepted is not None:
             self.accepted = {n for n in accepted if n != IGNORE_LABEL}
         if fresh:
             names = [n.strip() for n in (accepted or []) if n.strip() and n.strip() != IGNORE_LABEL]
+            for n in names:
+                try:
+                    check_class_name(n)
+                except ValueError as exc:
+                    where = f"{origin}: " if origin is not None else ""
+                    raise FormatError(f"{where}{exc}") from None
             if names and is_background_label(names[0]):
                 names[0] = "background"
             if not names:
@@ -198,13 +217,16 @@ class ClassResolver:
                 if n not in seen:
                     seen.append(n)
             if len(seen) > 255:
-                raise FormatError("too many classes: a project holds at most 255")
-            project.classes = default_classes(seen)  # saved with the first new class or by finish_import
+                where = f"{origin}: " if origin is not None else ""
+                raise FormatError(f"{where}{len(seen)} classes, but a project holds at most 255 "
+                                  "(255 means unlabeled)")
+            project.classes = default_classes(seen)  # saved by finish_import
 
     def _add(self, name: str) -> int:
         if self.project.num_classes >= 255:
-            raise FormatError("too many classes: a project holds at most 255")
-        info = self.project.add_class(name)
+            raise FormatError(f"label {name!r} would be class {self.project.num_classes + 1}, but a project "
+                              "holds at most 255")
+        info = self.project.add_class(name, save=False)
         self.added.append(name)
         return info.id
 
@@ -306,6 +328,7 @@ def place_image(project: Project, dest: Path, report: ImportReport, source: Path
             report.skipped += 1
             report.existing += 1
             return False
+    project.note_write(dest)
     if src_file is not None:
         copy_file(src_file, dest)
     elif data is not None:

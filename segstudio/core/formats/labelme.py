@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw
 
 from segstudio.core.atomic import atomic_write_json
 from segstudio.core.classes import IGNORE_INDEX
-from segstudio.core.errors import SegstudioError
+from segstudio.core.errors import SaveError, SegstudioError
 from segstudio.core.formats.common import (
     IGNORE_LABEL, MAX_LABELME_JSON_BYTES, CancelFn, ClassResolver, ExportReport, FormatError, ImportOptions,
     ImportReport, ProgressFn, checked_source, copy_file, each_file, find_class_file, finish_import, image_dest,
@@ -36,28 +36,65 @@ LINE_WIDTH = 10  # LabelMe's width for line / linestrip shapes
 POINT_RADIUS = 5  # LabelMe's radius for point shapes
 POLYGON_TYPES = ("polygon", "rotation", "quadrilateral")  # X-AnyLabeling adds the last two
 _PIL_EXT = {"PNG": ".png", "JPEG": ".jpg", "TIFF": ".tif", "BMP": ".bmp", "WEBP": ".webp"}
+#: What decoding untrusted base64 image data may raise (all become one warning naming the file).
+_PIL_ERRORS = (binascii.Error, OSError, ValueError, SyntaxError, TypeError, EOFError, MemoryError,
+               Image.DecompressionBombError)
+
+
+#: A shape with more points than this is refused (2.5 M points still import in about a second).
+MAX_SHAPE_POINTS = 5_000_000
 
 
 class ShapeError(ValueError):
     """One shape cannot be drawn; the message says why."""
 
 
-def _points(shape: dict) -> list[tuple[float, float]]:
+def _short(value, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def coordinate_limit(width: int, height: int) -> float:
+    """How far outside the image a coordinate may lie (further: refused, before any drawing code
+    sees it; PIL needs minutes for a circle of radius 1e7)."""
+    return 4.0 * max(width, height) + 1024.0
+
+
+def _points(shape: dict, width: int, height: int) -> np.ndarray:
+    """The shape's points as an (N, 2) float array, checked: numbers, finite, near the image."""
     raw = shape.get("points")
     if not isinstance(raw, list):
         raise ShapeError("has no 'points' list")
-    pts: list[tuple[float, float]] = []
-    for p in raw:
-        if not isinstance(p, (list, tuple)) or len(p) < 2:
-            raise ShapeError(f"has an invalid point {p!r}")
-        try:
-            x, y = float(p[0]), float(p[1])
-        except (TypeError, ValueError):
-            raise ShapeError(f"has an invalid point {p!r}") from None
-        if not (math.isfinite(x) and math.isfinite(y)):
-            raise ShapeError(f"has a non-finite point {p!r}")
-        pts.append((x, y))
-    return pts
+    if len(raw) > MAX_SHAPE_POINTS:
+        raise ShapeError(f"has {len(raw):,} points, more than the {MAX_SHAPE_POINTS:,} a shape may have")
+    arr = None
+    if raw and all(isinstance(p, list) and len(p) == 2 for p in raw[:1]):
+        try:  # fast path for long outlines: one conversion instead of a Python loop
+            arr = np.array(raw, dtype=np.float64)
+        except (TypeError, ValueError, OverflowError):
+            arr = None
+        if arr is not None and (arr.ndim != 2 or arr.shape[1] != 2):
+            arr = None
+    if arr is None:
+        pts: list[tuple[float, float]] = []
+        for p in raw:
+            if not isinstance(p, (list, tuple)) or len(p) < 2:
+                raise ShapeError(f"has an invalid point {_short(p)}")
+            try:
+                pts.append((float(p[0]), float(p[1])))
+            except (TypeError, ValueError, OverflowError):
+                raise ShapeError(f"has an invalid point {_short(p)}") from None
+        arr = np.array(pts, dtype=np.float64).reshape(-1, 2)
+    if arr.size:
+        finite = np.isfinite(arr).all(axis=1)
+        if not finite.all():
+            raise ShapeError(f"has a non-finite point {_short(raw[int(np.argmin(finite))])}")
+        limit = coordinate_limit(width, height)
+        far = (np.abs(arr - [width / 2, height / 2]) > limit).any(axis=1)
+        if far.any():
+            raise ShapeError(f"has a point {_short(raw[int(np.argmax(far))])} far outside the "
+                             f"{width}x{height} image")
+    return arr
 
 
 def _decode_shape_mask(shape: dict) -> np.ndarray:
@@ -69,8 +106,10 @@ def _decode_shape_mask(shape: dict) -> np.ndarray:
             if img.width * img.height > DEFAULT_MAX_PIXELS:
                 raise ShapeError("has an oversized mask")
             return np.asarray(img.convert("L")) > 0
-    except (binascii.Error, OSError, ValueError) as exc:
-        raise ShapeError(f"has unreadable mask data ({exc})") from None
+    except ShapeError:
+        raise
+    except _PIL_ERRORS as exc:
+        raise ShapeError(f"has unreadable mask data ({str(exc)[:200]})") from None
 
 
 def _disc(draw: ImageDraw.ImageDraw, cx: float, cy: float, r: float, value: int) -> list[tuple[float, float]]:
@@ -87,13 +126,16 @@ def draw_shape(canvas: Image.Image, shape: dict, value: int) -> str | None:
     when it cannot be drawn.
     """
     shape_type = shape.get("shape_type") or "polygon"
-    pts = _points(shape)
-    draw = ImageDraw.Draw(canvas)
     w, h = canvas.size
+    arr = _points(shape, w, h)
+    pts = arr if len(arr) > 16 else [tuple(p) for p in arr.tolist()]
+    draw = ImageDraw.Draw(canvas)
+    if not isinstance(shape_type, str):
+        raise ShapeError(f"has the unsupported shape_type {_short(shape_type)}")
     if shape_type in POLYGON_TYPES:
         if len(pts) < 3:
             raise ShapeError(f"is a polygon with {len(pts)} point(s); it needs at least 3")
-        draw.polygon(pts, outline=value, fill=value)
+        draw.polygon(arr.ravel().tolist(), outline=value, fill=value)
     elif shape_type == "rectangle":
         if len(pts) != 2:
             raise ShapeError(f"is a rectangle with {len(pts)} points; it needs 2")
@@ -107,13 +149,13 @@ def draw_shape(canvas: Image.Image, shape: dict, value: int) -> str | None:
     elif shape_type in ("line", "linestrip"):
         if len(pts) < 2:
             raise ShapeError(f"is a {shape_type} with {len(pts)} point(s); it needs at least 2")
-        draw.line(pts, fill=value, width=LINE_WIDTH)
+        draw.line(arr.ravel().tolist(), fill=value, width=LINE_WIDTH)
     elif shape_type == "point":
         if len(pts) != 1:
             raise ShapeError(f"is a point with {len(pts)} points")
         _disc(draw, *pts[0], POINT_RADIUS, value)
     elif shape_type == "mask":
-        if not pts:
+        if len(pts) == 0:
             raise ShapeError("is a mask shape without its corner point")
         sub = _decode_shape_mask(shape)
         x0, y0 = int(round(pts[0][0])), int(round(pts[0][1]))
@@ -125,11 +167,12 @@ def draw_shape(canvas: Image.Image, shape: dict, value: int) -> str | None:
             canvas.paste(Image.fromarray(arr, "L"))
         pts = [(x0, y0), (x0 + sub.shape[1] - 1, y0 + sub.shape[0] - 1)]
     else:
-        raise ShapeError(f"has the unsupported shape_type {shape_type!r}")
-    xs_, ys_ = [p[0] for p in pts], [p[1] for p in pts]
-    if max(xs_) < 0 or max(ys_) < 0 or min(xs_) > w or min(ys_) > h:
+        raise ShapeError(f"has the unsupported shape_type {_short(shape_type)}")
+    box = np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+    (min_x, min_y), (max_x, max_y) = box.min(axis=0), box.max(axis=0)
+    if max_x < 0 or max_y < 0 or min_x > w or min_y > h:
         return "lies outside the image; nothing drawn"
-    if min(xs_) < 0 or min(ys_) < 0 or max(xs_) > w or max(ys_) > h:
+    if min_x < 0 or min_y < 0 or max_x > w or max_y > h:
         return "lies partly outside the image; clipped"
     return None
 
@@ -145,7 +188,8 @@ def rasterize(shapes: list, height: int, width: int, class_of, warn) -> np.ndarr
         if not isinstance(shape, dict):
             warn(f"shape #{i + 1} is not an object; skipped")
             continue
-        label = str(shape.get("label", "")).strip()
+        raw_label = shape.get("label", "")
+        label = (raw_label if isinstance(raw_label, str) else str(raw_label)[:200]).strip()
         value = class_of(label)
         if value is None:
             warn(f"shape #{i + 1} has the unknown label {label!r}; its pixels are left unlabeled (255)")
@@ -174,8 +218,8 @@ def _embedded_image(data: str, json_path: Path) -> tuple[bytes, str, tuple[int, 
                 buf = io.BytesIO()
                 img.convert("RGB").save(buf, "PNG")
                 raw, fmt = buf.getvalue(), "PNG"
-    except (binascii.Error, OSError, ValueError, SyntaxError) as exc:
-        raise SegstudioError(f"imageData is not a readable image ({exc})") from None
+    except _PIL_ERRORS as exc:
+        raise SegstudioError(f"imageData is not a readable image ({str(exc)[:200]})") from None
     if orientation in (5, 6, 7, 8):
         width, height = height, width
     return raw, _PIL_EXT[fmt], (width, height)
@@ -197,15 +241,17 @@ def import_labelme(source: str | Path, project_path: str | Path, options: Import
     if not files:
         raise FormatError(f"{source}: no LabelMe .json files found")
     project, fresh = open_or_create_project(project_path)
-    accepted = options.classes
+    accepted, origin = options.classes, "--classes"
     if accepted is None and (class_file := find_class_file(root)) is not None:
-        accepted = read_class_file(class_file)
-    resolver = ClassResolver(project, fresh, accepted)
+        accepted, origin = read_class_file(class_file), class_file
+    resolver = ClassResolver(project, fresh, accepted, origin=origin)
     report = ImportReport("labelme", source)
     limit = options.max_json_bytes or MAX_LABELME_JSON_BYTES
     for json_path in each_file(files, report, progress, cancel, lambda p: p.name):
         try:
             _import_one(json_path, root, project, resolver, options, report, limit)
+        except SaveError:
+            raise  # the project cannot be written (full disk, read-only): stop; the import is rolled back
         except SegstudioError as exc:
             report.warn(json_path, str(exc).replace(f"{json_path}: ", ""))
             report.skipped += 1
@@ -333,6 +379,8 @@ def export_labelme(project: Project, dest: str | Path, overwrite: bool = False,
                    "imageData": None, "imageHeight": int(height), "imageWidth": int(width)}
             atomic_write_json(target.with_suffix(".json"), doc)
             report.exported += 1
+        except SaveError:
+            raise  # DEST cannot be written (full disk, read-only): stop, the next images would fail too
         except SegstudioError as exc:
             report.warn(image, str(exc))
             report.skipped += 1

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from segstudio.core.classes import IGNORE_INDEX, default_color
-from segstudio.core.errors import SegstudioError
+from segstudio.core.errors import SaveError, SegstudioError
 from segstudio.core.formats.common import (
     CancelFn, ClassResolver, FormatError, ImportOptions, ImportReport, ProgressFn, checked_source, each_file,
     finish_import, image_dest, open_or_create_project, place_image, relative_posix, store_imported,
@@ -54,10 +54,10 @@ def import_mask_folder(source: str | Path, project_path: str | Path, options: Im
         raise FormatError(f"{images_dir}: no images")
     project, fresh = open_or_create_project(project_path)
     if fresh:
-        ClassResolver(project, fresh, options.classes)
+        ClassResolver(project, fresh, options.classes, origin="--classes")
     elif options.classes:  # name the classes the mapping points to, keeping existing names
         for name in options.classes[project.num_classes:]:
-            project.add_class(name)
+            project.add_class(name, save=False)
     num_classes = project.num_classes if not fresh or options.classes else IGNORE_INDEX
     report = ImportReport("masks", source)
     unlabeled = 0
@@ -74,6 +74,8 @@ def import_mask_folder(source: str | Path, project_path: str | Path, options: Im
                                  num_classes=num_classes)
                 store_imported(project, dest, report, mask_path, lambda: mask, src_file=image,
                                overwrite=options.overwrite, before_write=lambda m: _ensure_classes(project, m, report))
+        except SaveError:
+            raise  # the project cannot be written (full disk, read-only): stop; the import is rolled back
         except SegstudioError as exc:
             report.warn(mask_path or image, str(exc).replace(f"mask {mask_path}: ", ""))
             report.skipped += 1
@@ -92,5 +94,5 @@ def _ensure_classes(project, mask: np.ndarray, report: ImportReport) -> None:
         name = f"class_{project.num_classes}"
         while name in project.class_names:
             name += "_"
-        project.add_class(name, default_color(project.num_classes))
+        project.add_class(name, default_color(project.num_classes), save=False)
         report.classes_added.append(name)

@@ -15,7 +15,7 @@ from PIL import Image
 
 from segstudio.core.atomic import atomic_write_bytes, atomic_write_text
 from segstudio.core.classes import IGNORE_INDEX
-from segstudio.core.errors import SegstudioError, UnsafePathError
+from segstudio.core.errors import SaveError, SegstudioError, UnsafePathError
 from segstudio.core.formats.common import (
     IGNORE_LABEL, CancelFn, ClassResolver, ExportReport, FormatError, ImportOptions, ImportReport, ProgressFn,
     checked_source, copy_file, each_file, find_class_file, finish_import, image_dest, open_or_create_project,
@@ -72,16 +72,18 @@ def import_voc(source: str | Path, project_path: str | Path, options: ImportOpti
     """Import a Pascal VOC segmentation folder into a project."""
     source, options = checked_source(source, options, folder=True)
     root = find_voc_root(source)
-    names = options.classes
+    names, origin = options.classes, "--classes"
     if names is None:
         class_file = find_class_file(root) or find_class_file(source)
         names = read_class_file(class_file) if class_file else list(VOC_CLASSES)
+        origin = class_file or "the VOC classes"
     names = [n for n in names if n != IGNORE_LABEL]
     project, fresh = open_or_create_project(project_path)
-    resolver = ClassResolver(project, fresh, names)
+    resolver = ClassResolver(project, fresh, names, origin=origin)
     lut = np.full(256, IGNORE_INDEX, np.uint8)
     for k, name in enumerate(names[:255]):
-        lut[k] = resolver.id_for(name)
+        value = resolver.id_for(name)  # None: a name that cannot be a class (empty); its pixels stay unlabeled
+        lut[k] = IGNORE_INDEX if value is None else value
     report = ImportReport("voc", source)
     ids = _read_ids(root, report)
     if not ids:
@@ -89,6 +91,8 @@ def import_voc(source: str | Path, project_path: str | Path, options: ImportOpti
     for voc_id in each_file(ids, report, progress, cancel, str):
         try:
             _import_one(root, voc_id, names, lut, project, options, report)
+        except SaveError:
+            raise  # the project cannot be written (full disk, read-only): stop; the import is rolled back
         except UnsafePathError:
             report.warn(root / "ImageSets" / "Segmentation", f"entry {voc_id!r} points outside {root}; refused")
             report.skipped += 1
@@ -159,6 +163,8 @@ def export_voc(project: Project, dest: str | Path, overwrite: bool = False, year
                 atomic_write_bytes(jpg, buf.getvalue())
                 converted += 1
             write_mask(root / "SegmentationClass" / f"{voc_id}.png", mask, project.colors)
+        except SaveError:
+            raise  # DEST cannot be written (full disk, read-only): stop, the next images would fail too
         except SegstudioError as exc:
             report.warn(image, str(exc))
             report.skipped += 1
@@ -166,6 +172,8 @@ def export_voc(project: Project, dest: str | Path, overwrite: bool = False, year
         used.add(voc_id)
         written.append(voc_id)
         report.exported += 1
+    if not written:
+        return report  # no trainval.txt: it would mark DEST as holding an export and block a retry
     if converted:
         report.warn(root / "JPEGImages", f"{converted} image(s) were converted to JPEG (quality 95) for the VOC layout")
     train, val = split_train_val(written)

@@ -13,7 +13,7 @@ import numpy as np
 
 from segstudio.core.atomic import atomic_write_text
 from segstudio.core.classes import IGNORE_INDEX
-from segstudio.core.errors import SegstudioError
+from segstudio.core.errors import SaveError, SegstudioError
 from segstudio.core.formats.common import (
     CancelFn, ExportReport, FormatError, ProgressFn, copy_file, each_file, export_class_ids, prepare_export_dest,
     read_export_mask, split_train_val,
@@ -67,9 +67,13 @@ def export_yolo(project: Project, dest: str | Path, overwrite: bool = False, cla
             atomic_write_text(label_file, "".join(line + "\n" for line in mask_to_yolo_lines(mask, class_index)))
             partial += bool((mask == IGNORE_INDEX).any())
             report.exported += 1
+        except SaveError:
+            raise  # DEST cannot be written (full disk, read-only): stop, the next images would fail too
         except SegstudioError as exc:
             report.warn(image, str(exc))
             report.skipped += 1
+    if not report.exported:
+        return report  # no data.yaml: it would mark DEST as holding an export and block a retry
     if partial:
         report.warn(dest / "labels", f"{partial} image(s) have unlabeled pixels; YOLO cannot mark them, "
                                      "they read as background")
