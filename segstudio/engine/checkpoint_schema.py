@@ -110,6 +110,9 @@ def validate_checkpoint(ckpt: dict, where: str) -> None:
         c.fail("state_dict", "a mapping of parameter names to tensors")
     args = model.get("args") or {}
     channels = args.get("in_channels", 3) if isinstance(args.get("in_channels", 3), int) else 3
+    described = ckpt.get("channels")  # the channel description of a multi-channel model (see core.channels)
+    if isinstance(described, dict) and _is_int(described.get("count")) and 1 <= described["count"] <= 64:
+        channels = described["count"]
     c.optional("normalization", lambda v: _normalization_ok(v, channels),
                f"an object with 'mean' and positive 'std' lists of {channels} numbers (one per input channel)")
     c.optional("config", _config_ok, "an object (with a whole-number 'crop')")
