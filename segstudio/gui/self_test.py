@@ -89,7 +89,7 @@ def _engine_work(project_root: Path, image_path: Path, run_dir: Path, result: _E
             result.error = f"training wrote no checkpoint in {run_dir}"
             return
         predictor = Predictor.from_checkpoint(checkpoint, device="auto")
-        prediction = predictor.predict(load_image(image_path).rgb)
+        prediction = predictor.predict_image(load_image(image_path))
         result.mask, result.confidence = prediction.mask, prediction.confidence
         result.device = str(predictor.device)
     except BaseException as exc:  # noqa: BLE001 - reported as the self-test's failure

@@ -94,6 +94,7 @@ class Session:
         #: the last save failure's message (cleared by a successful save of everything)
         self.save_error: str | None = None
         self._was_dirty = False
+        self._channels = None  # the channel description decided for the open project (see channels())
 
     # ================================================================ projects
     def open_project(self, path: str | Path, keep_unsaved: bool = False) -> Project:
@@ -142,6 +143,7 @@ class Session:
         self.image_ids = []
         self.current_id = self.current_image = self.current_document = None
         self.read_only_reason = self.save_error = None
+        self._channels = None
         self._notify_dirty()
 
     def reload_project(self) -> Project:
@@ -166,7 +168,9 @@ class Session:
         An unreadable mask leaves the image read-only (``read_only_reason`` says why). Returns the
         editable document, or None."""
         document, reason = None, read_only
-        if image is not None and read_only is None:
+        if image is not None and reason is None:
+            reason = self._channel_problem(image)
+        if image is not None and reason is None:
             try:
                 document = self.document_for(image_id, image, value_map)
             except MaskNeedsMappingError:
@@ -181,6 +185,55 @@ class Session:
         self.documents.pinned = image_id
         self.events.emit("image_changed", image_id)
         return document
+
+    def channels(self):
+        """The project's channel description (``core.channels.ChannelSpec``). When the project stores none it is
+        inferred from its first image, as ``core.channels.ensure_project_channels`` does (kept in memory and
+        written with the project's next save); the first image comes from the image cache when it is there."""
+        from segstudio.core.channels import CONFIG_KEY, ChannelSpec, infer_channels, project_channels
+
+        project = self._project()
+        if project.config.get(CONFIG_KEY) is not None:
+            return project_channels(project)
+        if self._channels is not None:  # decided once per opening: images added later do not change it
+            return self._channels
+        first = None
+        for image_id in self.image_ids[:5]:
+            try:
+                first = self.load_image(image_id, max_pixels=None)
+                break
+            except SegstudioError:
+                continue
+        if first is None or (project.config_path.exists() and first.channels in (1, 3)):
+            self._channels = ChannelSpec.rgb()
+            if first is not None:  # record it, so images added later (and the trainer) agree with what is shown
+                self._record_channels(self._channels)
+            return self._channels
+        self._channels = inferred = infer_channels(first)
+        if not inferred.is_rgb:
+            project.config[CONFIG_KEY] = inferred.to_json()
+        return inferred
+
+    def _record_channels(self, spec) -> None:
+        from segstudio.core.channels import set_project_channels
+
+        try:
+            set_project_channels(self._project(), spec, save=True)
+        except SegstudioError as exc:  # a read-only project: the description stays in memory
+            log.warning("cannot record the channel description: %s", exc)
+
+    def _channel_problem(self, image: LoadedImage) -> str | None:
+        """Why ``image`` does not fit the project's channels (it is shown, never silently converted), or None."""
+        from segstudio.core.errors import ChannelMismatchError
+
+        try:
+            self.channels().check(image)
+        except ChannelMismatchError as exc:
+            log.warning("%s", exc)
+            return f"{exc} (shown read-only: this project cannot train on it)"
+        except SegstudioError as exc:
+            return str(exc)
+        return None
 
     def neighbours(self, ids: Iterable[str]) -> list[tuple[str, Path]]:
         """(image id, path) of images to decode ahead (those not cached yet)."""

@@ -289,3 +289,17 @@ def test_accepted_and_painted_masks_on_disk_hold_only_project_class_ids(main_win
     assert w.save_now()
     saved = read_mask(second_project / "masks" / "shot_0.png")
     assert set(np.unique(saved)) <= {1, IGNORE_INDEX}
+
+
+def test_an_image_with_other_channels_than_the_project_is_refused_with_its_name(main_window, tmp_path):
+    """#13: a 4-channel 16-bit TIFF dropped into an RGB project is one clear message, never a silent conversion."""
+    import tifffile
+
+    src = tmp_path / "four.tif"
+    tifffile.imwrite(src, np.random.default_rng(0).integers(0, 4000, (4, 32, 40), dtype=np.uint16),
+                     photometric="minisblack", planarconfig="separate")
+    w = main_window
+    (image_id,) = w.add_images([src])
+    assert w.current_image_id == image_id and w.current_image.channels == 4
+    assert w.current_document() is None  # nothing to paint on: it cannot be trained on here
+    assert "four.tif" in w.last_error and "4 channels" in w.last_error

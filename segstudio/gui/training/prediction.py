@@ -59,8 +59,8 @@ def predict_file(cache: PredictorCache, checkpoint: Path, image_path: Path, chec
     from segstudio.core.image_io import DEFAULT_MAX_PIXELS, load_image
 
     predictor = cache.get(checkpoint)
-    rgb = load_image(image_path, max_pixels=DEFAULT_MAX_PIXELS if check_size else None).rgb
-    return predictor.predict(rgb)
+    image = load_image(image_path, max_pixels=DEFAULT_MAX_PIXELS if check_size else None)
+    return predictor.predict_image(image)  # every channel the model was trained on (refuses others)
 
 
 #: Confidence maps above this many pixels are handed on as uint8 0..255 (a quarter of the memory).
