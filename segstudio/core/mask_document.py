@@ -4,6 +4,10 @@ Edits touch only the tiles they write to: before a region is modified its tiles 
 once per edit, so the cost of a brush dab is proportional to the dab, not to the image (an
 8192x8192 mask paints as fast as a 1024x1024 one). One edit (a whole stroke, a fill, an accepted
 prediction) is one undo step.
+
+Every write reports itself through :meth:`MaskDocument.changed`, which also enforces the document's
+:class:`~segstudio.core.paint_rules.PaintRules` (locked classes, paint only unlabeled pixels): pixels the rules
+forbid are put back to their value at the start of the edit before any listener sees the change.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import numpy as np
+
+from segstudio.core.paint_rules import PaintRules
 
 #: (x0, y0, x1, y1), end-exclusive, in mask pixels.
 Rect = tuple[int, int, int, int]
@@ -56,6 +62,8 @@ class MaskDocument:
         self.max_undo_steps = max_undo_steps
         self.revision = 0  # bumps on every change, undo and redo included
         self.saved_revision = 0
+        #: what painting may change (locked classes, only unlabeled pixels); the session sets it
+        self.rules = PaintRules()
 
     # ---------------------------------------------------------------- state
     @property
@@ -159,9 +167,37 @@ class MaskDocument:
         return self.mask[ya:yb, xa:xb], rect
 
     def changed(self, rect: Rect) -> None:
-        """Report that pixels in ``rect`` were written (bumps revision, notifies listeners)."""
+        """Report that pixels in ``rect`` were written (bumps revision, notifies listeners).
+
+        The paint rules are enforced here, the one place every write path goes through: pixels of ``rect``
+        the rules forbid to change get back their value from the start of the edit."""
+        if self.rules.active and self._current is not None:
+            clipped = self.clip(*rect)
+            if clipped is not None:
+                x0, y0, x1, y1 = clipped
+                before = self._before_region(clipped)
+                if before is not None:
+                    self.rules.enforce(self.mask[y0:y1, x0:x1], before)
         self.revision += 1
         self._notify(rect)
+
+    def _before_region(self, rect: Rect) -> np.ndarray | None:
+        """The pixels of ``rect`` as they were when the open edit began (None if some tile was not backed up)."""
+        cur = self._current
+        if cur is None:
+            return None
+        x0, y0, x1, y1 = rect
+        out = np.empty((y1 - y0, x1 - x0), np.uint8)
+        for key in self._tiles(rect):
+            tile = cur.before.get(key)
+            if tile is None:
+                return None
+            ty, tx = key
+            tx0, ty0 = tx * TILE, ty * TILE
+            ax0, ay0 = max(x0, tx0), max(y0, ty0)
+            ax1, ay1 = min(x1, tx0 + tile.shape[1]), min(y1, ty0 + tile.shape[0])
+            out[ay0 - y0:ay1 - y0, ax0 - x0:ax1 - x0] = tile[ay0 - ty0:ay1 - ty0, ax0 - tx0:ax1 - tx0]
+        return out
 
     def paint(self, x0: int, y0: int, x1: int, y1: int, fn: Callable[[np.ndarray], None]) -> Rect | None:
         """Run ``fn(view)`` on a writable region and report the change."""
