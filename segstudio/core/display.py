@@ -8,6 +8,10 @@ lo..hi range for float and 32-bit data), so re-rendering only the visible region
 after a contrast change costs one table look-up per channel and pixel, in row bands on a few
 threads. :class:`Compositor` keeps its buffers between renders; :func:`composite` is the one-shot form.
 Default settings of an 8-bit RGB image are the identity: its composite is the image.
+
+A channel is drawn either as a linear ramp from black to its ``color`` or, when ``colormap`` names one of
+:data:`COLORMAPS` (viridis, magma, ...), through that colour map (for single-channel images).
+:func:`channel_histogram` gives the histogram the contrast controls draw over.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from segstudio.core.channels import default_color, robust_range
+from segstudio.core.channels import default_color, robust_range, sample_plane
 from segstudio.core.classes import parse_color
 
 if TYPE_CHECKING:
@@ -36,6 +40,14 @@ FLOAT_LEVELS = 4096
 #: regions with at least this many pixels render in parallel row bands
 PARALLEL_PIXELS = 200_000
 _ALPHA = np.uint32(0xFF000000)
+#: colour maps a channel can be shown with (besides the linear ramp to its colour), OpenCV's tables
+COLORMAPS: dict[str, int] = {
+    "viridis": cv2.COLORMAP_VIRIDIS, "magma": cv2.COLORMAP_MAGMA, "inferno": cv2.COLORMAP_INFERNO,
+    "plasma": cv2.COLORMAP_PLASMA, "cividis": cv2.COLORMAP_CIVIDIS, "turbo": cv2.COLORMAP_TURBO,
+    "hot": cv2.COLORMAP_HOT,
+}
+#: bins of :func:`channel_histogram`
+HISTOGRAM_BINS = 256
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,7 @@ class ChannelDisplay:
     lo: float = 0.0
     hi: float = 255.0
     gamma: float = 1.0
+    colormap: str = ""  # "" = linear ramp to ``color``; else a key of COLORMAPS
 
     @property
     def rgb(self) -> tuple[int, int, int]:
@@ -74,6 +87,40 @@ class DisplaySettings:
     def visible(self) -> list[int]:
         return [i for i, c in enumerate(self.channels) if c.visible]
 
+    def is_identity_rgb(self, dtype: np.dtype) -> bool:
+        """True when these settings show 8-bit RGB data exactly as it is (the canvas then draws it directly)."""
+        return (np.dtype(dtype) == np.uint8 and len(self.channels) == 3
+                and all(c == ChannelDisplay(col, True, 0.0, 255.0)
+                        for c, col in zip(self.channels, ("#ff0000", "#00ff00", "#0000ff"))))
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Counts of one channel's values (of a strided sample) in ``HISTOGRAM_BINS`` bins from ``lo`` to ``hi``."""
+
+    counts: np.ndarray
+    lo: float
+    hi: float
+
+    def value_at(self, fraction: float) -> float:
+        """The value at ``fraction`` (0..1) of the histogram's range."""
+        return self.lo + (self.hi - self.lo) * float(fraction)
+
+
+def channel_histogram(data: np.ndarray, channel: int, bins: int = HISTOGRAM_BINS) -> Histogram:
+    """Histogram of one channel of (H, W, C) ``data`` over its sampled min..max (the dtype's range for 8-bit)."""
+    sample = sample_plane(data[:, :, channel])
+    if sample.size == 0:
+        return Histogram(np.zeros(bins, np.int64), 0.0, 1.0)
+    if data.dtype == np.uint8:
+        lo, hi = 0.0, 255.0
+    else:
+        lo, hi = float(sample.min()), float(sample.max())
+    if hi <= lo:
+        hi = lo + 1.0
+    counts, _ = np.histogram(sample, bins=bins, range=(lo, hi))
+    return Histogram(counts, lo, hi)
+
 
 def auto_limits(data: np.ndarray, channel: int, low: float = AUTO_PERCENTILES[0],
                 high: float = AUTO_PERCENTILES[1]) -> tuple[float, float]:
@@ -88,6 +135,9 @@ def default_display(data: np.ndarray, spec: "ChannelSpec | None" = None) -> Disp
         return DisplaySettings(tuple(ChannelDisplay(col, True, 0.0, 255.0) for col in ("#ff0000", "#00ff00", "#0000ff")))
     if data.dtype == np.uint8 and c == 1:
         return DisplaySettings((ChannelDisplay("#ffffff", True, 0.0, 255.0),))
+    if c == 3 and (spec is None or spec.is_rgb):  # deep RGB: one range for all three keeps the colour balance
+        lo, hi = robust_range(data, *AUTO_PERCENTILES)
+        return DisplaySettings(tuple(ChannelDisplay(col, True, lo, hi) for col in ("#ff0000", "#00ff00", "#0000ff")))
     colors = spec.colors if spec is not None and not spec.is_rgb and spec.count == c else \
         [default_color(i, c) for i in range(c)]
     return DisplaySettings(tuple(ChannelDisplay(colors[i], True, *auto_limits(data, i)) for i in range(c)))
@@ -133,11 +183,25 @@ def channel_table(kind: str, ch: ChannelDisplay) -> np.ndarray:
         f = (values >= hi).astype(np.float32)
     if ch.gamma != 1.0:
         f = f ** np.float32(max(1e-3, float(ch.gamma)))
+    if ch.colormap:
+        rgb = colormap_rgb(ch.colormap)[np.rint(f * np.float32(255)).astype(np.intp)].astype(np.uint32)
+        return rgb[:, 0] | (rgb[:, 1] << np.uint32(8)) | (rgb[:, 2] << np.uint32(16)) | _ALPHA
     r, g, b = ch.rgb
     packed = np.rint(f * np.float32(r)).astype(np.uint32)
     packed |= np.rint(f * np.float32(g)).astype(np.uint32) << np.uint32(8)
     packed |= np.rint(f * np.float32(b)).astype(np.uint32) << np.uint32(16)
     return packed | _ALPHA
+
+
+@lru_cache(maxsize=None)
+def colormap_rgb(name: str) -> np.ndarray:
+    """(256, 3) uint8 RGB of a colour map in :data:`COLORMAPS`; ValueError names an unknown one."""
+    if name not in COLORMAPS:
+        raise ValueError(f"unknown colour map {name!r}; expected one of {', '.join(COLORMAPS)}")
+    ramp = np.arange(256, dtype=np.uint8).reshape(256, 1)
+    out = np.ascontiguousarray(cv2.applyColorMap(ramp, COLORMAPS[name])[:, 0, ::-1])
+    out.flags.writeable = False
+    return out
 
 
 @lru_cache(maxsize=64)

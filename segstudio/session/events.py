@@ -26,6 +26,8 @@ EVENT_NAMES: dict[str, str] = {
     "model_changed": "(checkpoint path or None): the checkpoint that predicts for this project",
     "model_status": "(text): what the model part of the session last did, for this project",
     "recovery_available": "(count): unsaved edits of a crashed session can be restored",
+    "view_changed": "(aspect): layers, prediction_style, classes (hidden), rules (locks) or display changed",
+    "channels_changed": "(ChannelSpec): the project's channel description was edited",
 }
 
 

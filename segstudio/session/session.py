@@ -23,6 +23,7 @@ from segstudio.session.documents import DocumentStore
 from segstudio.session.events import Events
 from segstudio.session.image_cache import DEFAULT_MAX_PIXELS, ImageCache
 from segstudio.session.model_state import ModelState, Prediction
+from segstudio.session.view_state import ViewState
 
 if TYPE_CHECKING:
     import numpy as np
@@ -83,6 +84,8 @@ class Session:
         self.project: Project | None = None
         self.model: ModelState | None = None
         self.documents = DocumentStore()
+        #: layers, prediction style, class visibility and locks, display settings (see view_state)
+        self.view = ViewState(self.events, self.documents)
         self.image_cache = ImageCache()
         self.journal: RecoveryJournal | None = None
         self.image_ids: list[str] = []
@@ -137,6 +140,7 @@ class Session:
             self.journal.close()
         log.info("closed project %s", self.project.root)
         self.project = self.model = self.journal = None
+        self.view.reset_project()
         self.documents.clear()
         self.documents.pinned = None
         self.image_cache.clear()
@@ -214,6 +218,14 @@ class Session:
             project.config[CONFIG_KEY] = inferred.to_json()
         return inferred
 
+    def set_channels(self, spec) -> None:
+        """Store an edited channel description (names, colours, normalisation) in segstudio.json."""
+        from segstudio.core.channels import set_project_channels
+
+        set_project_channels(self._project(), spec, save=True)
+        self._channels = spec
+        self.events.emit("channels_changed", spec)
+
     def _record_channels(self, spec) -> None:
         from segstudio.core.channels import set_project_channels
 
@@ -252,6 +264,7 @@ class Session:
         if mask is None:
             mask = np.full(image.shape, IGNORE_INDEX, np.uint8)
         doc = MaskDocument(np.array(mask, dtype=np.uint8, copy=True))
+        doc.rules = self.view.rules
         self.documents.put(image_id, doc)
         return doc
 
@@ -449,6 +462,7 @@ class Session:
         project.delete_class(class_id, remap_to)
         if self.model is not None:
             self.model.remap(lut)
+        self.view.remap_classes(lut, class_id)
         self.documents.clear()  # their undo history used the old ids
         self.documents.pinned = self.current_id
         if self.current_id is not None and self.current_image is not None:
