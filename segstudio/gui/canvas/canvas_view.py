@@ -1,8 +1,9 @@
-"""CanvasView: the image with its mask and prediction overlays, zoom/pan, and the painting tools.
+"""CanvasView: the image with its mask, prediction and uncertainty layers, zoom/pan, and the painting tools.
 
 Scene coordinates are image pixels (pixel (i, j) covers [i, i+1) x [j, j+1)). Nothing lives in
-the scene as items: ``drawBackground`` draws only the exposed part of three cached QImages (photo,
-prediction, mask) and ``drawForeground`` the brush-size circle and the polygon being drawn. A
+the scene as items: ``drawBackground`` draws only the exposed part of the layers (photo through its display
+settings, mask, prediction in its style, uncertainty; :mod:`~segstudio.gui.canvas.scene_painter`) and
+``drawForeground`` the brush-size circle and the polygon being drawn. A
 mask change (a brush dab, an undo) refreshes only its dirty rect of the overlay and asks the
 viewport to repaint only that rect, so a stroke costs the same on 8192x8192 as on 1024x1024.
 
@@ -10,8 +11,10 @@ Images above ``SYNC_PIXELS`` never block the GUI thread for long: the prediction
 confidence shading) and the reduced copies of the photo are computed on the job runner and swapped in
 when ready (``predictionDisplayed``), and the mask overlay is filled a strip of rows per event-loop turn
 (:class:`~segstudio.gui.canvas.async_overlays.OverlayPreparer`). Zoom and pan are
-:class:`~segstudio.gui.canvas.navigation.ZoomPan`. While the mask is shown, the prediction is drawn only
-where the mask is still unlabeled, so an accepted prediction is not covered by itself.
+:class:`~segstudio.gui.canvas.navigation.ZoomPan`. The layers' visibility and opacity, the prediction style,
+hidden classes and the display settings come from the session's view state (the window forwards them); in
+the default style the prediction is drawn only where the mask is still unlabeled (while the mask is shown), so
+an accepted prediction is not covered by itself.
 """
 
 from __future__ import annotations
@@ -34,13 +37,19 @@ from segstudio.gui.canvas.navigation import ZoomPan
 from segstudio.gui.canvas.scene_painter import draw_background, draw_foreground
 from segstudio.gui.canvas.tools import TOOL_CLASSES, TOOL_NAMES, Tool
 from segstudio.gui.jobs import JobRunner
+from segstudio.session.view_state import DEFAULT_LAYERS, PREDICTION_STYLES, LayerSettings
 
 if TYPE_CHECKING:  # numpy / OpenCV (layers, painting) are imported with the first image: fast startup
     import numpy as np
 
+    from segstudio.core.display import DisplaySettings
     from segstudio.core.image_io import LoadedImage
     from segstudio.core.mask_document import MaskDocument, Rect
-    from segstudio.gui.canvas.layers import ImageLayer, MaskLayer, PredictionLayer
+    from segstudio.gui.canvas.image_layer import ImageLayer
+    from segstudio.gui.canvas.layers import MaskLayer, PredictionLayer, UncertaintyLayer
+
+#: ``set_image(..., display=AUTO)``: the canvas computes automatic display settings itself
+AUTO = "auto"
 
 #: Brush size limits, the same as ``segstudio.core.painting.MIN_BRUSH / MAX_BRUSH`` (a test checks it).
 MIN_BRUSH, MAX_BRUSH = 1, 512
@@ -57,6 +66,7 @@ class CanvasView(QGraphicsView):
     brushSizeChanged = Signal(int)
     zoomChanged = Signal(float)
     predictionDisplayed = Signal()  # the overlay of the last set_prediction is now drawn
+    displayChanged = Signal()  # the image is drawn with other display settings
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,14 +88,14 @@ class CanvasView(QGraphicsView):
         self.image_layer: ImageLayer | None = None
         self.mask_layer: MaskLayer | None = None
         self.prediction_layer: PredictionLayer | None = None
+        self.uncertainty_layer: UncertaintyLayer | None = None
         self._colors: list[tuple[int, int, int]] = []
+        self._hidden: frozenset[int] = frozenset()
+        self._layers: dict[str, LayerSettings] = dict(DEFAULT_LAYERS)
+        self._prediction_style = "unlabeled"
         self._current_class = 1
         self._brush_size = 16
         self._wand_tolerance = 32
-        self._mask_opacity = 0.5
-        self._pred_opacity = 0.5
-        self._mask_visible = True
-        self._pred_visible = True
         self._hover: QPointF | None = None  # scene position of the mouse, None when outside
         self._last_cursor = (-1, -1)
         self._pan_from: QPointF | None = None
@@ -102,11 +112,14 @@ class CanvasView(QGraphicsView):
         self.overlays = OverlayPreparer(self, runner)
 
     # ---------------------------------------------------------------- content
-    def set_image(self, image: LoadedImage | None, document: MaskDocument | None) -> None:
+    def set_image(self, image: LoadedImage | None, document: MaskDocument | None,
+                  display: DisplaySettings | None | str = AUTO) -> None:
         """Show ``image`` with ``document`` as its editable mask (either may be None; None image clears).
 
-        A new image is fitted to the window; setting the same image again (e.g. with another
-        document) keeps the zoom and scroll position.
+        ``display``: the display settings to draw the image with; ``AUTO`` computes automatic ones (at once for
+        small images, in the background for large ones); None draws nothing until :meth:`set_display`.
+        A new image is fitted to the window; setting the same image again (e.g. with another document) keeps
+        the zoom and scroll position.
         """
         same_image = image is not None and image is self._image
         self._tool.cancel()
@@ -119,21 +132,28 @@ class CanvasView(QGraphicsView):
         self._image, self._document = image, document
         self.overlays.reset(same_image)
         if image is None:
-            self.image_layer = self.mask_layer = self.prediction_layer = None
+            self.image_layer = self.mask_layer = self.prediction_layer = self.uncertainty_layer = None
             self.scene().setSceneRect(QRectF(0, 0, 1, 1))
             self.nav.update_scene_rect()
         else:
-            from segstudio.gui.canvas.layers import ImageLayer, MaskLayer, PredictionLayer
+            from segstudio.gui.canvas.image_layer import ImageLayer
+            from segstudio.gui.canvas.layers import MaskLayer, PredictionLayer, UncertaintyLayer
 
             if not same_image or self.image_layer is None:
-                self.image_layer = ImageLayer(image.rgb)
+                self.image_layer = ImageLayer(image.data, None)
+            if display == AUTO:
+                if not same_image or self.image_layer.settings is None:
+                    self.overlays.auto_display(image, self.set_display)
+            else:
+                self.image_layer.set_settings(display)  # type: ignore[arg-type]
             self.prediction_layer = PredictionLayer(image.width, image.height)
-            self.prediction_layer.set_colors(self._colors)
+            self.prediction_layer.set_colors(self._colors, self._hidden)
+            self.uncertainty_layer = UncertaintyLayer()
             self.mask_layer = None
             if document is not None:
                 large = image.width * image.height > SYNC_PIXELS
                 self.mask_layer = MaskLayer(image.width, image.height, fill=not large)
-                self.mask_layer.set_colors(self._colors)
+                self.mask_layer.set_colors(self._colors, self._hidden)
                 if large:  # filled a strip per event-loop turn; drawn once complete
                     self.overlays.start_mask_fill()
                 else:
@@ -146,6 +166,18 @@ class CanvasView(QGraphicsView):
                 self.fit_to_window()
         self._set_hover(self._hover)
         self.viewport().update()
+
+    # ---------------------------------------------------------------- display settings (view state)
+    def set_display(self, settings: DisplaySettings | None) -> None:
+        """Draw the image with other display settings: only the tiles the viewport shows are re-rendered."""
+        if self.image_layer is not None:
+            self.image_layer.set_settings(settings)
+            self.viewport().update()
+            self.displayChanged.emit()
+
+    @property
+    def display_settings(self) -> DisplaySettings | None:
+        return None if self.image_layer is None else self.image_layer.settings
 
     def _image_size(self) -> tuple[int, int] | None:
         return None if self._image is None else (self._image.width, self._image.height)
@@ -163,8 +195,20 @@ class CanvasView(QGraphicsView):
         self._colors = [tuple(int(c) for c in rgb) for rgb in colors]  # type: ignore[misc]
         for layer in (self.mask_layer, self.prediction_layer):
             if layer is not None:
-                layer.set_colors(self._colors)
+                layer.set_colors(self._colors, self._hidden)
         self.viewport().update()
+
+    def set_hidden_classes(self, hidden: frozenset[int]) -> None:
+        """Classes drawn neither in the mask nor in the prediction (their pixels show the image)."""
+        self._hidden = frozenset(hidden)
+        for layer in (self.mask_layer, self.prediction_layer):
+            if layer is not None:
+                layer.set_hidden(self._hidden)
+        self.viewport().update()
+
+    @property
+    def hidden_classes(self) -> frozenset[int]:
+        return self._hidden
 
     def class_color(self, class_id: int) -> QColor:
         """The display colour of a class (grey for ids without one)."""
@@ -292,38 +336,71 @@ class CanvasView(QGraphicsView):
         """The image pixel under the mouse, (-1, -1) when it is not over the image."""
         return self._last_cursor
 
-    # ---------------------------------------------------------------- overlays
-    def set_mask_opacity(self, v: float) -> None:
-        self._mask_opacity = max(0.0, min(1.0, float(v)))
+    # ---------------------------------------------------------------- layers
+    def set_layer(self, name: str, visible: bool | None = None, opacity: float | None = None) -> None:
+        """Show or hide a layer (image, mask, prediction, uncertainty) or change its opacity (0..1)."""
+        old = self._layers[name]
+        self._layers[name] = LayerSettings(old.visible if visible is None else bool(visible),
+                                           old.opacity if opacity is None else max(0.0, min(1.0, float(opacity))))
         self.viewport().update()
+
+    def layer_settings(self, name: str) -> LayerSettings:
+        return self._layers[name]
+
+    def layer_opacity(self, name: str) -> float:
+        return self._layers[name].opacity
+
+    def layer_drawn(self, name: str) -> bool:
+        """The layer is visible and not fully transparent."""
+        layer = self._layers[name]
+        return layer.visible and layer.opacity > 0
+
+    def set_prediction_style(self, style: str) -> None:
+        """How the prediction is drawn: one of ``session.view_state.PREDICTION_STYLES``."""
+        if style not in PREDICTION_STYLES:
+            raise ValueError(f"unknown prediction style {style!r}")
+        self._prediction_style = style
+        self.overlays.ensure_kinds(self.prediction_kinds_needed())
+        self.viewport().update()
+
+    @property
+    def prediction_style(self) -> str:
+        return self._prediction_style
+
+    def prediction_kinds_needed(self) -> tuple[str, ...]:
+        """The label-dependent copies of the prediction the current style draws."""
+        from segstudio.gui.canvas.scene_painter import STYLE_COPY
+
+        kind = STYLE_COPY.get(self._prediction_style)
+        return (kind,) if kind else ()
+
+    def set_mask_opacity(self, v: float) -> None:
+        self.set_layer("mask", opacity=v)
 
     def set_prediction_opacity(self, v: float) -> None:
-        self._pred_opacity = max(0.0, min(1.0, float(v)))
-        self.viewport().update()
+        self.set_layer("prediction", opacity=v)
 
     def set_mask_visible(self, on: bool) -> None:
-        self._mask_visible = bool(on)
-        self.viewport().update()
+        self.set_layer("mask", visible=on)
 
     def set_prediction_visible(self, on: bool) -> None:
-        self._pred_visible = bool(on)
-        self.viewport().update()
+        self.set_layer("prediction", visible=on)
 
     @property
     def mask_opacity(self) -> float:
-        return self._mask_opacity
+        return self._layers["mask"].opacity
 
     @property
     def prediction_opacity(self) -> float:
-        return self._pred_opacity
+        return self._layers["prediction"].opacity
 
     @property
     def mask_visible(self) -> bool:
-        return self._mask_visible
+        return self._layers["mask"].visible
 
     @property
     def prediction_visible(self) -> bool:
-        return self._pred_visible
+        return self._layers["prediction"].visible
 
     # ---------------------------------------------------------------- mouse / keys
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -466,12 +543,11 @@ class CanvasView(QGraphicsView):
     @property
     def mask_drawn(self) -> bool:
         """The mask overlay is drawn (visible, complete, not fully transparent)."""
-        return (self._mask_visible and self.mask_layer is not None and self.overlays.mask_ready
-                and self._mask_opacity > 0)
+        return self.layer_drawn("mask") and self.mask_layer is not None and self.overlays.mask_ready
 
     @property
     def prediction_drawn(self) -> bool:
-        return self.overlays.has_prediction and self._pred_visible and self._pred_opacity > 0
+        return self.overlays.has_prediction and self.layer_drawn("prediction")
 
     def brush_outline(self) -> QRectF | None:
         """Where the brush circle is drawn (scene coordinates), or None."""

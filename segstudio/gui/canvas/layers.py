@@ -1,20 +1,20 @@
-"""Cached QImages the canvas draws: the photo, the mask overlay and the prediction overlay.
+"""Cached QImages of the overlays the canvas draws: the mask, the prediction and its uncertainty.
 
-The overlays are Indexed8 QImages whose bytes ARE the class ids and whose colour table holds the
-class colours (255, unlabeled, is transparent). A mask change copies only the dirty rect of the
+(The photo is :mod:`segstudio.gui.canvas.image_layer`.) The overlays are Indexed8 QImages whose bytes ARE the class ids and whose colour table holds the
+class colours (255, unlabeled, and hidden classes are transparent). A mask change copies only the dirty rect of the
 document into the QImage, so painting on an 8192x8192 mask costs what it costs on 1024x1024.
 Drawing converts only the part of a layer that is exposed.
 
-The per-pixel work that grows with the image (a prediction's confidence shading, the reduced copies
-of the photo) is done by pure functions (:func:`prediction_values`, :func:`reduce_levels`) that the
-canvas runs off the GUI thread for large images; the layers only swap the results in.
+The per-pixel work that grows with the image (a prediction's confidence shading, the copies that hide
+labeled pixels or keep only the pixels where the mask disagrees, the uncertainty) is done by pure functions
+(:func:`prediction_values`, :func:`derived_values`, :func:`uncertainty_values`) that the canvas runs off
+the GUI thread for large images; the layers only swap the results in.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRect, QRectF
-from PySide6.QtGui import QImage, QPainter
+from PySide6.QtGui import QImage
 
 from segstudio.core.classes import IGNORE_INDEX
 
@@ -24,6 +24,10 @@ Rect = tuple[int, int, int, int]
 DIM_OFFSET = 128
 DIM_ALPHA = 90
 LOW_CONFIDENCE = 0.5
+#: colour of the uncertainty layer; its alpha is the uncertainty (1 - confidence)
+UNCERTAINTY_RGB = (255, 0, 255)
+#: which copy of the prediction each label-dependent view draws (see :func:`derived_values`)
+DERIVED = ("unlabeled", "disagreement")
 
 
 def _argb(rgb: tuple[int, int, int], alpha: int = 255) -> int:
@@ -35,30 +39,6 @@ def _indexed_view(image: QImage) -> np.ndarray:
     """A writable (H, bytesPerLine) numpy view of an Indexed8 QImage's own pixels."""
     buf = image.bits()  # non-const: makes sure the QImage owns its (unshared) pixels
     return np.frombuffer(buf, np.uint8).reshape(image.height(), image.bytesPerLine())
-
-
-def draw_layer(painter: QPainter, image: QImage, exposed: QRectF, scale: tuple[float, float] = (1.0, 1.0)) -> None:
-    """Draw the part of ``image`` inside scene rect ``exposed``. The image sits at scene 0,0 and has
-    ``scale`` = (sx, sy) pixels per scene unit: 1 at full resolution, about 1/2, 1/4, ... for reduced copies."""
-    sx, sy = scale
-    level_rect = QRectF(exposed.x() * sx, exposed.y() * sy, exposed.width() * sx, exposed.height() * sy)
-    src = level_rect.toAlignedRect().adjusted(-1, -1, 1, 1).intersected(QRect(0, 0, image.width(), image.height()))
-    if src.isEmpty():
-        return
-    target = QRectF(src.x() / sx, src.y() / sy, src.width() / sx, src.height() / sy)
-    painter.drawImage(target, image, QRectF(src))
-
-
-def reduce_levels(start: np.ndarray, count: int) -> list[np.ndarray]:
-    """``count`` successive half-size copies of ``start`` (area averaging). Pure: safe on any thread."""
-    import cv2
-
-    out, prev = [], start
-    for _ in range(count):
-        h, w = prev.shape[:2]
-        prev = np.ascontiguousarray(cv2.resize(prev, (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA))
-        out.append(prev)
-    return out
 
 
 def prediction_values(mask: np.ndarray, confidence: np.ndarray | None, n_colors: int) -> np.ndarray:
@@ -83,94 +63,44 @@ def prediction_values(mask: np.ndarray, confidence: np.ndarray | None, n_colors:
     return values
 
 
-class ImageLayer:
-    """The photo as an RGB888 QImage aliasing a contiguous numpy buffer (kept alive here).
-
-    Reduced copies (1/2, 1/4, ... made with area averaging, built on first use) are drawn when
-    zoomed out, so a large image shown small is neither aliased nor slow.
-    """
-
-    def __init__(self, rgb: np.ndarray) -> None:
-        self.array = np.ascontiguousarray(rgb, dtype=np.uint8)
-        h, w = self.array.shape[:2]
-        self.qimage = QImage(self.array.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-        self._levels: list[tuple[np.ndarray, QImage]] = []  # index i: scale 1 / 2**(i+1)
-        self._quick: tuple[int, np.ndarray, QImage] | None = None  # (step, subsampled copy, its QImage)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return (self.qimage.width(), self.qimage.height())
-
-    def level_index(self, zoom: float) -> int:
-        """Which reduced copy suits ``zoom``: -1 = full resolution, i = scale 1 / 2**(i+1)."""
-        scale, index = 1.0, -1
-        while zoom <= scale / 2.0 and min(self.size) * scale / 2.0 >= 16:
-            scale /= 2.0
-            index += 1
-        return index
-
-    @property
-    def level_count(self) -> int:
-        """How many reduced copies exist so far."""
-        return len(self._levels)
-
-    def level_source(self) -> np.ndarray:
-        """The array the next reduced copy is made from."""
-        return self.array if not self._levels else self._levels[-1][0]
-
-    def add_levels(self, arrays: list[np.ndarray]) -> None:
-        """Append reduced copies made by :func:`reduce_levels` from :meth:`level_source`."""
-        for small in arrays:
-            sh, sw = small.shape[:2]
-            self._levels.append((small, QImage(small.data, sw, sh, 3 * sw, QImage.Format.Format_RGB888)))
-        self._quick = None
-
-    def quick_level(self, zoom: float) -> tuple[QImage, tuple[float, float]]:
-        """A nearest-neighbour copy for ``zoom`` (a strided gather: a few ms even for 8192x8192), drawn
-        while the area-averaged copies are still being made in the background."""
-        step = 2 ** (self.level_index(zoom) + 1)
-        if self._quick is None or self._quick[0] != step:
-            small = np.ascontiguousarray(self.array[::step, ::step])
-            sh, sw = small.shape[:2]
-            self._quick = (step, small, QImage(small.data, sw, sh, 3 * sw, QImage.Format.Format_RGB888))
-        _, small, qimage = self._quick
-        return qimage, (small.shape[1] / self.array.shape[1], small.shape[0] / self.array.shape[0])
-
-    def level_for(self, zoom: float, build: bool = True) -> tuple[QImage, tuple[float, float]]:
-        """The copy to draw at ``zoom`` and its scale: the smallest one still at least ``zoom``.
-
-        Missing copies are made here when ``build``; otherwise the smallest existing one is used."""
-        index = self.level_index(zoom)
-        if build and len(self._levels) <= index:
-            self.add_levels(reduce_levels(self.level_source(), index + 1 - len(self._levels)))
-        index = min(index, len(self._levels) - 1)
-        if index < 0:
-            return self.qimage, (1.0, 1.0)
-        small, qimage = self._levels[index]
-        # w // 2 truncates odd sizes: use the real ratios so the copy covers the image exactly
-        return qimage, (small.shape[1] / self.array.shape[1], small.shape[0] / self.array.shape[0])
+def _indexed_image(values: np.ndarray, table: list[int]) -> QImage:
+    """An Indexed8 QImage aliasing C-contiguous (H, W) uint8 ``values`` (the caller keeps them alive)."""
+    h, w = values.shape
+    image = QImage(values.data, w, h, w, QImage.Format.Format_Indexed8)
+    image.setColorTable(table)
+    return image
 
 
 class IndexedLayer:
-    """An Indexed8 overlay: pixel = class id, colour table = class colours, 255 transparent."""
+    """An Indexed8 overlay: pixel = class id, colour table = class colours, 255 and hidden classes transparent."""
 
     def __init__(self, width: int, height: int, fill: bool = True) -> None:
         """``fill=False`` leaves the pixels undefined (the caller writes every row before drawing)."""
         self.qimage = QImage(width, height, QImage.Format.Format_Indexed8)
         self._colors: list[tuple[int, int, int]] = []
+        self._hidden: frozenset[int] = frozenset()
         self.set_colors([])
         if fill:
             _indexed_view(self.qimage)[:, :] = IGNORE_INDEX
 
-    def set_colors(self, colors: list[tuple[int, int, int]]) -> None:
-        """Set the class colours (index i = class i); other entries stay transparent."""
+    def set_colors(self, colors: list[tuple[int, int, int]], hidden: frozenset[int] | None = None) -> None:
+        """Set the class colours (index i = class i) and the classes not drawn; other entries stay transparent."""
         self._colors = list(colors)[:IGNORE_INDEX]
+        if hidden is not None:
+            self._hidden = frozenset(hidden)
+        self._apply_table()
+
+    def set_hidden(self, hidden: frozenset[int]) -> None:
+        self.set_colors(self._colors, hidden)
+
+    def _apply_table(self) -> None:
         self.qimage.setColorTable(self.color_table())
 
     def color_table(self) -> list[int]:
         table = [0] * 256
         for i, rgb in enumerate(self._colors):
-            table[i] = _argb(rgb)
+            if i not in self._hidden:
+                table[i] = _argb(rgb)
         return table
 
     def write(self, values: np.ndarray, rect: Rect | None = None) -> None:
@@ -201,23 +131,53 @@ def hide_labeled(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.where(mask == IGNORE_INDEX, values, np.uint8(IGNORE_INDEX)))
 
 
+def keep_disagreement(values: np.ndarray, predicted: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The prediction overlay's bytes only where the mask has a label and the predicted class (``predicted``)
+    is another one; transparent elsewhere. A new C-contiguous array. Pure: safe on any thread."""
+    differ = (mask != IGNORE_INDEX) & (predicted != IGNORE_INDEX) & (predicted != mask)
+    return np.ascontiguousarray(np.where(differ, values, np.uint8(IGNORE_INDEX)))
+
+
+def derived_values(kind: str, values: np.ndarray, predicted: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """One label-dependent copy of the overlay: ``unlabeled`` (:func:`hide_labeled`) or ``disagreement``
+    (:func:`keep_disagreement`)."""
+    if kind == "unlabeled":
+        return hide_labeled(values, mask)
+    if kind == "disagreement":
+        return keep_disagreement(values, predicted, mask)
+    raise ValueError(f"unknown prediction view {kind!r}; expected one of {', '.join(DERIVED)}")
+
+
+def uncertainty_values(predicted: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+    """(H, W) uint8 uncertainty 0..255 (255 - confidence), 0 where nothing is predicted. Pure: safe on any thread."""
+    conf = np.asarray(confidence)
+    if conf.dtype == np.uint8:
+        out = np.subtract(np.uint8(255), conf, dtype=np.uint8)
+    else:
+        out = np.clip((1.0 - conf.astype(np.float32)) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    out[predicted == IGNORE_INDEX] = 0
+    return np.ascontiguousarray(out)
+
+
 class PredictionLayer(IndexedLayer):
     """The model's prediction; pixels with low confidence use dimmed colours (entries class + 128).
 
-    ``source`` holds every predicted pixel (made by :func:`prediction_values`, possibly on another
-    thread); ``unlabeled_only`` the same with the pixels the mask already labels made transparent, so
-    an accepted or painted region is not covered twice (:func:`hide_labeled`). ``qimage(...)`` is None
-    until values are set."""
+    ``source`` holds every predicted pixel (made by :func:`prediction_values`, possibly on another thread);
+    ``derived[kind]`` the label-dependent copies (:data:`DERIVED`): ``unlabeled`` with the pixels the mask
+    already labels made transparent, so an accepted or painted region is not covered twice, and
+    ``disagreement`` with only the labeled pixels whose predicted class differs. ``predicted`` is the raw
+    class mask (what the copies compare with the labels). ``qimage(kind)`` is None until values are set."""
 
     def __init__(self, width: int, height: int) -> None:
         self.width, self.height = width, height
         self.source: np.ndarray | None = None
-        self.unlabeled_only: np.ndarray | None = None
-        self._images: dict[bool, QImage] = {}
+        self.predicted: np.ndarray | None = None
+        self.derived: dict[str, np.ndarray] = {}
+        self._images: dict[str, QImage] = {}
         self._colors = []
+        self._hidden = frozenset()
 
-    def set_colors(self, colors: list[tuple[int, int, int]]) -> None:
-        self._colors = list(colors)[:IGNORE_INDEX]
+    def _apply_table(self) -> None:
         table = self.color_table()
         for image in self._images.values():
             image.setColorTable(table)
@@ -227,7 +187,8 @@ class PredictionLayer(IndexedLayer):
         if len(self._colors) >= DIM_OFFSET:
             return table
         for i, rgb in enumerate(self._colors[:DIM_OFFSET - 1]):
-            table[i + DIM_OFFSET] = _argb(rgb, DIM_ALPHA)
+            if i not in self._hidden:
+                table[i + DIM_OFFSET] = _argb(rgb, DIM_ALPHA)
         return table
 
     @property
@@ -238,36 +199,64 @@ class PredictionLayer(IndexedLayer):
     def ready(self) -> bool:
         return self.source is not None
 
-    def qimage(self, unlabeled_only: bool = True) -> QImage | None:
-        """What to draw: every predicted pixel, or only those the mask leaves unlabeled."""
-        return self._images.get(bool(unlabeled_only) and self.unlabeled_only is not None)
+    @property
+    def unlabeled_only(self) -> np.ndarray | None:
+        return self.derived.get("unlabeled")
 
-    def set_values(self, values: np.ndarray, unlabeled_only: np.ndarray | None = None) -> None:
-        """Show ``values`` (from :func:`prediction_values`, C-contiguous (H, W) uint8; kept, not copied) and
-        its copy with labeled pixels hidden (from :func:`hide_labeled`)."""
-        for arr in (values, unlabeled_only):
+    def qimage(self, kind: str = "all") -> QImage | None:
+        """What to draw: ``all`` predicted pixels or one of the :data:`DERIVED` copies (None if not made)."""
+        return self._images.get(kind)
+
+    def set_values(self, values: np.ndarray, predicted: np.ndarray | None = None,
+                   derived: dict[str, np.ndarray] | None = None) -> None:
+        """Show ``values`` (from :func:`prediction_values`, C-contiguous (H, W) uint8; kept, not copied), the
+        raw class mask ``predicted`` and label-dependent copies (from :func:`derived_values`)."""
+        for arr in (values, predicted, *(derived or {}).values()):
             if arr is not None and arr.shape != (self.height, self.width):
                 raise ValueError(f"prediction shape {arr.shape} differs from the layer's {(self.height, self.width)}")
-        self.source, self.unlabeled_only = values, unlabeled_only
-        table = self.color_table()
-        self._images = {}
-        for key, arr in ((False, values), (True, unlabeled_only)):
-            if arr is not None:
-                image = QImage(arr.data, self.width, self.height, self.width, QImage.Format.Format_Indexed8)
-                image.setColorTable(table)
-                self._images[key] = image
+        self.source, self.predicted = values, predicted if predicted is not None else values
+        self.derived, self._images = {}, {"all": _indexed_image(values, self.color_table())}
+        for kind, arr in (derived or {}).items():
+            self.set_derived(kind, arr)
 
-    def set_prediction(self, mask: np.ndarray, confidence: np.ndarray | None, labels: np.ndarray | None = None) -> None:
+    def set_derived(self, kind: str, values: np.ndarray) -> None:
+        """Add (or replace) one label-dependent copy."""
+        if kind not in DERIVED:
+            raise ValueError(f"unknown prediction view {kind!r}")
+        self.derived[kind] = values
+        self._images[kind] = _indexed_image(values, self.color_table())
+
+    def set_prediction(self, mask: np.ndarray, confidence: np.ndarray | None, labels: np.ndarray | None = None,
+                       kinds: tuple[str, ...] = ("unlabeled",)) -> None:
         """Colour ``mask`` (dimming low ``confidence``) on this thread; small images only."""
         values = prediction_values(mask, confidence, self.n_colors)
-        self.set_values(values, hide_labeled(values, labels) if labels is not None else None)
+        derived = {k: derived_values(k, values, mask, labels) for k in kinds} if labels is not None else {}
+        self.set_values(values, mask, derived)
 
     def update_labels(self, labels: np.ndarray, rect: Rect) -> None:
-        """The mask changed in ``rect``: re-hide the prediction under its labeled pixels there."""
-        if self.source is None or self.unlabeled_only is None:
+        """The mask changed in ``rect``: recompute the label-dependent copies there."""
+        if self.source is None or self.predicted is None:
             return
         x0, y0, x1, y1 = rect
-        self.unlabeled_only[y0:y1, x0:x1] = hide_labeled(self.source[y0:y1, x0:x1], labels[y0:y1, x0:x1])
+        for kind, arr in self.derived.items():
+            arr[y0:y1, x0:x1] = derived_values(kind, self.source[y0:y1, x0:x1], self.predicted[y0:y1, x0:x1],
+                                               labels[y0:y1, x0:x1])
 
     def value(self, x: int, y: int) -> int:
         return IGNORE_INDEX if self.source is None else int(self.source[y, x])
+
+
+class UncertaintyLayer:
+    """Where the model is unsure: :data:`UNCERTAINTY_RGB` with alpha = uncertainty (Indexed8, 256-entry ramp)."""
+
+    def __init__(self) -> None:
+        self.values: np.ndarray | None = None
+        self.qimage: QImage | None = None
+
+    def set_values(self, values: np.ndarray | None) -> None:
+        """(H, W) uint8 from :func:`uncertainty_values` (kept, not copied), or None for no confidence."""
+        self.values = values
+        if values is None:
+            self.qimage = None
+            return
+        self.qimage = _indexed_image(values, [_argb(UNCERTAINTY_RGB, a) for a in range(256)])

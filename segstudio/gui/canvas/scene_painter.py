@@ -1,5 +1,6 @@
-"""Drawing the canvas scene: the photo (its reduced copy when zoomed out), the prediction, the mask, the pixel
-grid, the tool's feedback and the brush circle, each only in the exposed part."""
+"""Drawing the canvas scene, each layer only in the exposed part, bottom to top: the photo (through its display
+settings, its reduced copy when zoomed out), the mask, the prediction (in the chosen style), the uncertainty;
+then the pixel grid, the tool's feedback and the brush circle."""
 
 from __future__ import annotations
 
@@ -13,43 +14,83 @@ from segstudio.gui.canvas.async_overlays import SYNC_PIXELS
 
 if TYPE_CHECKING:
     from segstudio.gui.canvas.canvas_view import CanvasView
+    from segstudio.gui.canvas.image_layer import ImageLayer
 
 #: From this zoom on, faint lines show the pixel grid.
 GRID_ZOOM = 24.0
 BACKGROUND = QColor(40, 40, 44)
+#: which copy of the prediction each style draws (while the mask is drawn)
+STYLE_COPY = {"unlabeled": "unlabeled", "disagreement": "disagreement"}
 
 
 def draw_background(canvas: CanvasView, painter: QPainter, rect: QRectF) -> None:
-    """Photo, then the prediction (where the mask is unlabeled, while the mask is drawn), then the mask."""
+    """Photo, mask, prediction, uncertainty (see the module docstring)."""
     painter.fillRect(rect, BACKGROUND)
     layer = canvas.image_layer
     if layer is None:
         return
-    from segstudio.gui.canvas.layers import draw_layer
+    from segstudio.gui.canvas.image_layer import draw_layer
 
-    zoom = canvas.zoom
-    index = layer.level_index(zoom)
-    waiting = index >= layer.level_count and layer.array.shape[0] * layer.array.shape[1] > SYNC_PIXELS
-    if waiting:  # a large image zoomed out: reduce it in the background, draw what exists meanwhile
-        canvas.overlays.schedule_levels(index)
-    # crisp pixels when zoomed in; smooth sampling only when zoomed out
-    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoom < 1.0)
-    if waiting and layer.level_count <= index // 2:  # nothing close: a subsampled copy meanwhile
-        level, scale = layer.quick_level(zoom)
-    else:
-        level, scale = layer.level_for(zoom, build=not waiting)
-    draw_layer(painter, level, rect, scale)
-    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+    if canvas.layer_drawn("image"):
+        painter.setOpacity(canvas.layer_opacity("image"))
+        draw_image(canvas, layer, painter, rect)
     mask_drawn = canvas.mask_drawn
-    pred = canvas.prediction_layer
-    pred_image = pred.qimage(unlabeled_only=mask_drawn) if pred is not None else None
-    if canvas.prediction_drawn and pred_image is not None:
-        painter.setOpacity(canvas.prediction_opacity)
-        draw_layer(painter, pred_image, rect)
     if mask_drawn:
         painter.setOpacity(canvas.mask_opacity)
         draw_layer(painter, canvas.mask_layer.qimage, rect)
+    pred = canvas.prediction_layer
+    if canvas.prediction_drawn and pred is not None:
+        style = canvas.prediction_style
+        kind = STYLE_COPY.get(style, "all")
+        image = pred.qimage(kind if mask_drawn or kind == "disagreement" else "all")
+        if image is None and kind == "unlabeled":
+            image = pred.qimage("all")  # the copy is being made: as before it existed
+        if image is not None:
+            draw_prediction(painter, image, rect, style, canvas.prediction_opacity)
+    unc = canvas.uncertainty_layer
+    if canvas.layer_drawn("uncertainty") and unc is not None and unc.qimage is not None:
+        painter.setOpacity(canvas.layer_opacity("uncertainty"))
+        draw_layer(painter, unc.qimage, rect)
     painter.setOpacity(1.0)
+
+
+def draw_image(canvas: CanvasView, layer: ImageLayer, painter: QPainter, rect: QRectF) -> None:
+    """The photo at the resolution that suits the zoom; a large one's reduced copies are made in the
+    background, a strided copy (or the closest existing one) drawn meanwhile."""
+    zoom = canvas.zoom
+    index = layer.level_index(zoom)
+    waiting = index >= layer.level_count and layer.pixels > SYNC_PIXELS
+    if waiting:
+        canvas.overlays.schedule_levels(index)
+    # a copy rendered through the tables costs its pixels: only use one close to the right size
+    close_enough = index // 2 if layer.direct else index - 1
+    if waiting and layer.level_count <= close_enough:
+        view = layer.quick_view(zoom)
+    else:
+        view = layer.view_for(zoom, build=not waiting)
+    if view is None:
+        return  # display settings not known yet
+    # crisp pixels when zoomed in; smooth sampling only when zoomed out
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoom < 1.0)
+    view.draw(painter, rect)
+    painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+
+
+def draw_prediction(painter: QPainter, image, rect: QRectF, style: str, opacity: float) -> None:
+    """The prediction overlay in ``style`` (outline, hatched, disagreement hatched, or filled)."""
+    from segstudio.gui.canvas.image_layer import draw_layer
+
+    if style == "outline":
+        from segstudio.gui.canvas.overlay_styles import draw_outline
+
+        draw_outline(painter, image, rect, opacity)
+    elif style in ("hatched", "disagreement"):
+        from segstudio.gui.canvas.overlay_styles import draw_hatched
+
+        draw_hatched(painter, image, rect, opacity)
+    else:
+        painter.setOpacity(opacity)
+        draw_layer(painter, image, rect)
 
 
 def draw_foreground(canvas: CanvasView, painter: QPainter, rect: QRectF) -> None:
