@@ -107,9 +107,10 @@ class Histogram:
         return self.lo + (self.hi - self.lo) * float(fraction)
 
 
-def channel_histogram(data: np.ndarray, channel: int, bins: int = HISTOGRAM_BINS) -> Histogram:
-    """Histogram of one channel of (H, W, C) ``data`` over its sampled min..max (the dtype's range for 8-bit)."""
-    sample = sample_plane(data[:, :, channel])
+def channel_histogram(data: np.ndarray, channel: int | None, bins: int = HISTOGRAM_BINS) -> Histogram:
+    """Histogram of one channel of (H, W, C) ``data`` (None: all channels pooled) over its sampled min..max
+    (the dtype's range for 8-bit)."""
+    sample = sample_plane(data if channel is None else data[:, :, channel])
     if sample.size == 0:
         return Histogram(np.zeros(bins, np.int64), 0.0, 1.0)
     if data.dtype == np.uint8:

@@ -263,8 +263,9 @@ class ImageListModel(QAbstractListModel):
             return pix
         if image_id not in self._pending and self.session.project is not None:
             self._pending.add(image_id)
-            path, generation = self.session.image_path(image_id), self._generation
-            self.runner.submit(f"browser:thumb:{image_id}", lambda job: make_thumbnail(path), lane="io",
+            path, generation, project = self.session.image_path(image_id), self._generation, self.session.project
+            self.runner.submit(f"browser:thumb:{image_id}", lambda job: make_thumbnail(path, project=project),
+                               lane="io",
                                on_done=lambda image: self._on_thumbnail(generation, image_id, image),
                                on_error=lambda _e, _t: self._pending.discard(image_id))
         return self._placeholder

@@ -1,17 +1,23 @@
-"""The classes dock: pick, add, rename, recolour and delete the open project's classes.
+"""The classes dock: pick, add, rename, recolour and delete the open project's classes; show or hide each
+on the canvas (eye) and lock it against painting (padlock); paint only unlabeled pixels.
 
 It renders the session's class list and performs the user's edits through the session (which touches
 the project file and every mask); problems go to the error reporter. The number shown for a class is
-its id: the pixel value in masks, the key that selects it (0-9) and what the status bar shows.
+its id: the pixel value in masks, the key that selects it (0-9) and what the status bar shows. Hidden and
+locked classes and the "only unlabeled" rule are the session's view state (``session.view``): hiding
+"background" keeps its black from darkening the image; the rules are enforced by the mask documents.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox, QHBoxLayout, QListWidget, QListWidgetItem, QToolButton, QVBoxLayout, QWidget,
+)
 
 from segstudio.core.errors import SegstudioError
+from segstudio.gui.class_rows import ClassRowDelegate
 from segstudio.gui.errors import ErrorReporter
 from segstudio.gui.questions import Questions
 from segstudio.session import Session
@@ -50,6 +56,14 @@ class ClassPanel(QWidget):
         self.list.setIconSize(QSize(16, 16))
         self.list.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.list.setAlternatingRowColors(True)
+        self.rows = ClassRowDelegate(self._row_state, self.list)
+        self.list.setItemDelegate(self.rows)
+        self.rows.toggled.connect(self._on_toggle)
+        self.only_unlabeled = QCheckBox("Paint only unlabeled pixels")
+        self.only_unlabeled.setObjectName("paint_only_unlabeled")
+        self.only_unlabeled.setToolTip("Brush, polygon, fill, wand and Accept never paint over a label "
+                                       "(the eraser still erases)")
+        self.only_unlabeled.toggled.connect(lambda on: self.session.view.set_only_unlabeled(on))
         self.add_button = self._button("Add", "Add a class")
         self.rename_button = self._button("Rename", "Rename the selected class (or double-click it)")
         self.color_button = self._button("Colour…", "Change the colour of the selected class")
@@ -62,6 +76,7 @@ class ClassPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.only_unlabeled)
         layout.addLayout(buttons)
         self.list.currentRowChanged.connect(self._on_row)
         self.list.itemDoubleClicked.connect(lambda _item: self.rename_current())
@@ -71,6 +86,7 @@ class ClassPanel(QWidget):
         self.delete_button.clicked.connect(self.delete_current)
         session.events.connect("project_changed", lambda _p: self.refresh(reset=True))
         session.events.connect("classes_changed", self.refresh)
+        session.events.connect("view_changed", self._on_view_changed)
         self.refresh(reset=True)
 
     def _button(self, text: str, tip: str) -> QToolButton:
@@ -94,7 +110,8 @@ class ClassPanel(QWidget):
             item = QListWidgetItem(color_swatch(c.color), f"{c.id}   {c.name}")
             item.setData(Qt.ItemDataRole.UserRole, c.id)
             key = f"; key {c.id}" if c.id < KEYED_CLASSES else ""
-            item.setToolTip(f"{class_label(c.id, c.name)} ({c.color}{key})")
+            item.setToolTip(f"{class_label(c.id, c.name)} ({c.color}{key}). Eye: show on the image (H); "
+                            "padlock: cannot be painted over (L)")
             self.list.addItem(item)
         if classes:
             self.list.setCurrentRow(min(row, len(classes) - 1))
@@ -104,6 +121,30 @@ class ClassPanel(QWidget):
         self.delete_button.setEnabled(len(classes) > 1)
         if classes:
             self.currentClassChanged.emit(self.current_class())
+
+    def _on_view_changed(self, aspect: str) -> None:
+        if aspect in ("classes", "rules"):
+            self.list.viewport().update()
+            self.only_unlabeled.blockSignals(True)
+            self.only_unlabeled.setChecked(self.session.view.rules.only_unlabeled)
+            self.only_unlabeled.blockSignals(False)
+
+    def _row_state(self, class_id: int) -> tuple[bool, bool]:
+        view = self.session.view
+        return class_id in view.hidden_classes, class_id in view.rules.locked
+
+    def _on_toggle(self, class_id: int, which: str) -> None:
+        (self.toggle_hidden if which == "visible" else self.toggle_locked)(class_id)
+
+    def toggle_hidden(self, class_id: int | None = None) -> None:
+        """Show or hide a class (default: the selected one) in the mask and prediction overlays."""
+        class_id = self.current_class() if class_id is None else class_id
+        self.session.view.set_class_hidden(class_id, class_id not in self.session.view.hidden_classes)
+
+    def toggle_locked(self, class_id: int | None = None) -> None:
+        """Lock or unlock a class (default: the selected one) against painting over it."""
+        class_id = self.current_class() if class_id is None else class_id
+        self.session.view.set_class_locked(class_id, class_id not in self.session.view.rules.locked)
 
     def current_class(self) -> int:
         return max(0, self.list.currentRow())

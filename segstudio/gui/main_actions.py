@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QLabel, QMenu, QSlider, QSpinBox, QStyle, QToolBar, QWidget
+from PySide6.QtWidgets import QLabel, QMenu, QSpinBox, QStyle, QToolBar, QWidget
 
 from segstudio.gui.class_panel import KEYED_CLASSES
 from segstudio.gui.icons import icon
@@ -88,11 +88,11 @@ def build_actions(window: MainWindow) -> None:
     m.addAction(_action(window, "zoom_fit", "&Fit to Window", canvas.fit_to_window, ("Ctrl+0",), icon("zoom_fit")))
     m.addAction(_action(window, "zoom_actual", "&Actual Size (1:1)", canvas.actual_size, ("Ctrl+1",), icon("zoom_1")))
     m.addSeparator()
-    show_mask = _action(window, "show_mask", "Show &Mask", canvas.set_mask_visible, ("M",), icon("mask"),
-                        checkable=True, tip="Show the mask you paint")
-    show_pred = _action(window, "show_prediction", "Show P&rediction", canvas.set_prediction_visible, ("O",),
-                        icon("prediction"), checkable=True,
-                        tip="Show the model's prediction (where the mask is still unlabeled)")
+    # the layers panel binds these to the session's layers (layers_panel.bind_layer_action)
+    show_mask = _action(window, "show_mask", "Show &Mask", None, ("M",), icon("mask"),
+                        checkable=True, tip="Show the mask layer")
+    show_pred = _action(window, "show_prediction", "Show P&rediction", None, ("O",),
+                        icon("prediction"), checkable=True, tip="Show the prediction layer")
     show_mask.setChecked(True)
     show_pred.setChecked(True)
     m.addAction(show_mask)
@@ -116,7 +116,7 @@ def build_actions(window: MainWindow) -> None:
         act.triggered.connect(lambda _c=False, cid=i: window.select_class(cid))
         classes.addAction(act)
 
-    _build_toolbar(window, show_mask, show_pred)
+    _build_toolbar(window)
 
 
 def add_model_actions(window: MainWindow) -> None:
@@ -150,7 +150,7 @@ def add_help_actions(window: MainWindow, show_about: Callable[[], None], open_lo
     m.addAction(about)
 
 
-def _build_toolbar(window: MainWindow, show_mask: QAction, show_pred: QAction) -> None:
+def _build_toolbar(window: MainWindow) -> None:
     tb = QToolBar("Main toolbar", window)
     tb.setObjectName("toolbar_main")
     tb.setMovable(False)
@@ -169,26 +169,8 @@ def _build_toolbar(window: MainWindow, show_mask: QAction, show_pred: QAction) -
     window.brush_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
     tb.addWidget(_label("Size "))
     tb.addWidget(window.brush_spin)
-    tb.addSeparator()
-    window.opacity_slider = _slider("Mask opacity")
-    tb.addWidget(_label("Mask "))
-    tb.addWidget(window.opacity_slider)
-    tb.addAction(show_mask)
-    window.prediction_opacity_slider = _slider("Prediction opacity")
-    tb.addWidget(_label("Prediction "))
-    tb.addWidget(window.prediction_opacity_slider)
-    tb.addAction(show_pred)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
     window.toolbar = tb
-
-
-def _slider(tip: str) -> QSlider:
-    slider = QSlider(Qt.Orientation.Horizontal)
-    slider.setRange(0, 100)
-    slider.setFixedWidth(80)
-    slider.setToolTip(tip)
-    slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-    return slider
 
 
 def _label(text: str) -> QWidget:

@@ -23,11 +23,14 @@ from segstudio.gui.autosave import AutoSaver
 from segstudio.gui.canvas.canvas_view import CanvasView
 from segstudio.gui.class_panel import ClassPanel, class_label
 from segstudio.gui.cursor_readout import CursorReadout
+from segstudio.gui.display_controller import DisplayController
+from segstudio.gui.display_panel import DisplayPanel
 from segstudio.gui.drops import DropHandler
 from segstudio.gui.errors import ErrorReporter, forget_reporter, install_excepthook
 from segstudio.gui.image_browser import ImageBrowser
 from segstudio.gui.image_switcher import ImageSwitcher
 from segstudio.gui.jobs import JobRunner
+from segstudio.gui.layers_panel import LayersPanel, add_display_actions
 from segstudio.gui.main_actions import MENU_NAMES, add_help_actions, add_model_actions, build_actions
 from segstudio.gui.questions import Questions
 from segstudio.gui.recovery_banner import RecoveryBanner
@@ -89,19 +92,24 @@ class MainWindow(QMainWindow):
 
         self.browser = ImageBrowser(self.session, self.runner, self)
         self.class_panel = ClassPanel(self.session, self.questions, self.errors, self)
+        self.display = DisplayController(self.session, self.canvas, self.runner, self)
+        self.layers_panel = LayersPanel(self.session, DisplayPanel(self.session, self.display, self.questions,
+                                                                   self.errors), self)
         self.switcher = ImageSwitcher(self.session, self.runner, self.errors, self.questions, self.status,
                                       lambda image_id: [self.browser.neighbour(image_id, s) for s in (1, -1)], self)
         self.autosaver = AutoSaver(self.session, self.errors, parent=self)
         self.readout = CursorReadout(self.session, self.canvas, self.status)
         self.training_panel = TrainingPanel(self.session, self.runner, self.errors, self.autosaver.save_now, self)
         self.browser_dock = self._dock("Images", "dock_images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.layers_dock = self._dock("Layers", "dock_layers", self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.classes_dock = self._dock("Classes", "dock_classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.training_dock = self._dock("Training", "dock_training", self.training_panel,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         build_actions(self)
         add_model_actions(self)
         add_help_actions(self, self.show_about, self._open_log_folder)
-        for dock in (self.browser_dock, self.classes_dock, self.training_dock):
+        add_display_actions(self)
+        for dock in (self.browser_dock, self.layers_dock, self.classes_dock, self.training_dock):
             self.docks_menu.addAction(dock.toggleViewAction())
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
         self.resize(1400, 880)
@@ -116,6 +124,7 @@ class MainWindow(QMainWindow):
             self.finish_startup()
         self.resizeDocks([self.browser_dock, self.classes_dock], [285, 390], Qt.Orientation.Horizontal)
         self.resizeDocks([self.classes_dock, self.training_dock], [170, 600], Qt.Orientation.Vertical)
+        self.resizeDocks([self.browser_dock, self.layers_dock], [380, 470], Qt.Orientation.Vertical)
         restore_layout(self)
 
     def finish_startup(self) -> None:
@@ -151,8 +160,6 @@ class MainWindow(QMainWindow):
         self.browser.imageActivated.connect(self.show_image)
         self.class_panel.currentClassChanged.connect(c.set_current_class)
         self.brush_spin.valueChanged.connect(self._set_brush_size)
-        self.opacity_slider.valueChanged.connect(lambda v: c.set_mask_opacity(v / 100.0))
-        self.prediction_opacity_slider.valueChanged.connect(lambda v: c.set_prediction_opacity(v / 100.0))
         self.recovery_banner.restoreClicked.connect(self.restore_recovery)
         self.recovery_banner.discardClicked.connect(self.discard_recovery)
         ev.connect("project_changed", self._on_project_changed)
@@ -327,7 +334,8 @@ class MainWindow(QMainWindow):
 
     def _on_image_changed(self, image_id: str | None) -> None:
         session = self.session
-        self.canvas.set_image(session.current_image, session.current_document)
+        self.canvas.set_image(session.current_image, session.current_document, None)  # drawn once the display
+        self.display.image_changed()  # settings are known: kept ones, or automatic ones (large: in the background)
         self._show_prediction()
         self.status.show_index(self.browser.model.row_of(image_id) if image_id else -1, self.browser.model.rowCount())
         self._update_title()

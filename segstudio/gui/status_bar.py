@@ -1,4 +1,5 @@
-"""Status bar: cursor position, original pixel value, class under the cursor, zoom, image index, errors."""
+"""Status bar: cursor position, original pixel value(s) (every channel, by name for multi-channel images),
+class under the cursor, predicted class with its confidence, zoom, image index, errors."""
 
 from __future__ import annotations
 
@@ -12,6 +13,11 @@ def format_value(value: tuple[float, ...] | None) -> str:
         return ""
     parts = [(f"{v:.4g}" if isinstance(v, float) and not float(v).is_integer() else str(int(v))) for v in value]
     return parts[0] if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+
+
+def format_channels(names: list[str], value: tuple[float, ...]) -> str:
+    """'DAPI 1234  GFP 56  …': each channel's original value after its name."""
+    return "  ".join(f"{name} {format_value((v,))}" for name, v in zip(names, value))
 
 
 class StatusBar(QStatusBar):
@@ -33,6 +39,7 @@ class StatusBar(QStatusBar):
                              (self.prediction_label, 150),
                              (self.zoom_label, 70), (self.index_label, 90)):
             label.setMinimumWidth(width)
+            label.setContentsMargins(4, 0, 8, 0)
             if label in (self.position_label, self.value_label):
                 label.setFont(mono)
         self.addWidget(self.error_label, 1)
@@ -41,15 +48,20 @@ class StatusBar(QStatusBar):
             self.addPermanentWidget(label)
 
     def show_cursor(self, x: int, y: int, value: tuple[float, ...] | None, class_name: str | None,
-                    prediction: str | None = None) -> None:
-        """Position, original pixel value(s), the mask's class and the predicted class under the cursor."""
+                    prediction: str | None = None, channel_names: list[str] | None = None) -> None:
+        """Position, original pixel value(s) (named by ``channel_names`` when given), the mask's class and the
+        predicted class under the cursor."""
         if x < 0 or y < 0:
             for label in (self.position_label, self.value_label, self.class_label, self.prediction_label):
                 label.setText("")
             return
         self.position_label.setText(f"x {x}  y {y}")
-        text = format_value(value)
-        self.value_label.setText(f"value {text}" if text else "")
+        if channel_names and value is not None and len(channel_names) == len(value):
+            text = format_channels(channel_names, value)
+        else:
+            text = format_value(value)
+            text = f"value {text}" if text else ""
+        self.value_label.setText(text)
         self.class_label.setText(class_name or "")
         self.prediction_label.setText(prediction or "")
 

@@ -15,8 +15,11 @@ THUMB_SIZE = 56
 STATUS_BATCH = 256
 
 
-def make_thumbnail(path: Path, size: int = THUMB_SIZE) -> QImage:
-    """A small RGB QImage of an image file (any format the loader reads); a null QImage on failure."""
+def make_thumbnail(path: Path, size: int = THUMB_SIZE, project: Project | None = None) -> QImage:
+    """A small RGB QImage of an image file (any format the loader reads); a null QImage on failure.
+
+    Multi-channel images are composited as the canvas does (``default_display`` with the ``project``'s channel
+    colours, limits from the whole image), only at the thumbnail's pixels."""
     import numpy as np  # imported here (worker threads): the window opens without numpy / Pillow
     from PIL import Image, ImageOps
 
@@ -34,14 +37,32 @@ def make_thumbnail(path: Path, size: int = THUMB_SIZE) -> QImage:
         try:
             from segstudio.core.image_io import load_image
 
-            rgb = load_image(path).rgb  # the same composite the canvas shows
-            step = max(1, max(rgb.shape[0], rgb.shape[1]) // size)
-            arr = np.ascontiguousarray(rgb[::step, ::step])
+            image = load_image(path)
+            step = max(1, max(image.height, image.width) // size)
+            arr = np.ascontiguousarray(_composite(image, project, step))
         except Exception:  # noqa: BLE001 - an unreadable file gets no thumbnail
             return QImage()
     arr = np.ascontiguousarray(arr)
     h, w = arr.shape[:2]
     return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def _composite(image, project: Project | None, step: int):
+    """Every ``step``-th pixel of the canvas' automatic composite of ``image``."""
+    if image.channels in (1, 3):
+        return image.rgb[::step, ::step]
+    from segstudio.core.channels import project_channels
+    from segstudio.core.display import composite, default_display
+
+    spec = None
+    if project is not None:
+        try:
+            spec = project_channels(project)
+        except Exception:  # noqa: BLE001 - a broken description: the default colours
+            spec = None
+    if spec is not None and (spec.is_rgb or spec.count != image.channels):
+        spec = None
+    return composite(image.data[::step, ::step], default_display(image.data, spec))
 
 
 def status_of_file(project: Project, image_id: str) -> tuple[str, bool]:

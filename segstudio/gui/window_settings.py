@@ -1,4 +1,6 @@
-"""What the main window remembers between sessions (QSettings): tools, opacities, layers shown, layout."""
+"""What the main window remembers between sessions (QSettings): tools, the layers (visibility, opacity, the
+prediction style), layout. Hidden and locked classes and display settings belong to the open project and this
+session; channel names and colours are stored in the project (segstudio.json)."""
 
 from __future__ import annotations
 
@@ -7,30 +9,39 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray
 
 from segstudio.gui import settings as app_settings
+from segstudio.session.view_state import LAYER_ORDER, PREDICTION_STYLES
 
 if TYPE_CHECKING:
     from segstudio.gui.main_window import MainWindow
 
 
 def restore_tool_settings(window: MainWindow) -> None:
-    """Tool, brush size, wand tolerance, opacities and shown layers of the last session."""
+    """Tool, brush size, wand tolerance and the layers of the last session."""
     r, canvas = app_settings.read_value, window.canvas
     canvas.brush_size = r("tools/brush_size", canvas.brush_size, int)  # the canvas clamps both
     window.brush_spin.setValue(canvas.brush_size)
     canvas.wand_tolerance = r("tools/wand_tolerance", canvas.wand_tolerance, int)
-    for slider, key, setter in ((window.opacity_slider, "tools/mask_opacity", canvas.set_mask_opacity),
-                                (window.prediction_opacity_slider, "tools/prediction_opacity",
-                                 canvas.set_prediction_opacity)):
-        opacity = max(0.0, min(1.0, r(key, 0.5, float)))
-        slider.setValue(round(opacity * 100))
-        setter(opacity)
+    view = window.session.view
+    for name in LAYER_ORDER:
+        layer = view.layers[name]
+        view.set_layer(name, _layer_value(name, "visible", layer.visible, bool),
+                       _layer_value(name, "opacity", layer.opacity, float))
+    style = r("layers/prediction_style", view.prediction_style, str)
+    if style in PREDICTION_STYLES:
+        view.set_prediction_style(style)
     tool = r("tools/tool", "brush", str)
     actions = window.actions_by_name
     if f"tool_{tool}" in actions:
         actions[f"tool_{tool}"].setChecked(True)
         canvas.set_tool(tool)
-    actions["show_mask"].setChecked(r("tools/mask_visible", True, bool))
-    actions["show_prediction"].setChecked(r("tools/prediction_visible", True, bool))
+
+
+def _layer_value(name: str, field: str, default, kind):
+    """A saved layer setting; the mask's and prediction's from before the layers panel when there is none."""
+    old = {"mask": "tools/mask", "prediction": "tools/prediction"}.get(name)
+    if old is not None:
+        default = app_settings.read_value(f"{old}_{field}", default, kind)
+    return app_settings.read_value(f"layers/{name}/{field}", default, kind)
 
 
 def restore_layout(window: MainWindow) -> None:
@@ -44,15 +55,17 @@ def restore_layout(window: MainWindow) -> None:
 
 
 def save_window_settings(window: MainWindow) -> None:
-    canvas, actions = window.canvas, window.actions_by_name
+    canvas, view = window.canvas, window.session.view
+    layers = {}
+    for name in LAYER_ORDER:
+        layers[f"layers/{name}/visible"] = view.layers[name].visible
+        layers[f"layers/{name}/opacity"] = float(view.layers[name].opacity)
     app_settings.write_values({
+        **layers,
+        "layers/prediction_style": view.prediction_style,
         "window/geometry": window.saveGeometry(),
         "window/state": window.saveState(),
         "tools/tool": canvas.tool,
         "tools/brush_size": int(canvas.brush_size),
         "tools/wand_tolerance": int(canvas.wand_tolerance),
-        "tools/mask_opacity": window.opacity_slider.value() / 100.0,
-        "tools/prediction_opacity": window.prediction_opacity_slider.value() / 100.0,
-        "tools/mask_visible": actions["show_mask"].isChecked(),
-        "tools/prediction_visible": actions["show_prediction"].isChecked(),
     })

@@ -117,7 +117,8 @@ class CanvasView(QGraphicsView):
         """Show ``image`` with ``document`` as its editable mask (either may be None; None image clears).
 
         ``display``: the display settings to draw the image with; ``AUTO`` computes automatic ones (at once for
-        small images, in the background for large ones); None draws nothing until :meth:`set_display`.
+        small images, in the background for large ones); None draws a new image only once :meth:`set_display`
+        gives its settings.
         A new image is fitted to the window; setting the same image again (e.g. with another document) keeps
         the zoom and scroll position.
         """
@@ -144,7 +145,7 @@ class CanvasView(QGraphicsView):
             if display == AUTO:
                 if not same_image or self.image_layer.settings is None:
                     self.overlays.auto_display(image, self.set_display)
-            else:
+            elif display is not None or not same_image:  # None for the same image: keep drawing it as it is
                 self.image_layer.set_settings(display)  # type: ignore[arg-type]
             self.prediction_layer = PredictionLayer(image.width, image.height)
             self.prediction_layer.set_colors(self._colors, self._hidden)

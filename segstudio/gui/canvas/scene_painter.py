@@ -77,17 +77,18 @@ def draw_image(canvas: CanvasView, layer: ImageLayer, painter: QPainter, rect: Q
 
 
 def draw_prediction(painter: QPainter, image, rect: QRectF, style: str, opacity: float) -> None:
-    """The prediction overlay in ``style`` (outline, hatched, disagreement hatched, or filled)."""
+    """The prediction overlay in ``style`` (outline, hatched, disagreement hatched, or filled). Lines and
+    stripes cover few pixels: they are drawn twice as opaque as the layer's opacity (at most fully)."""
     from segstudio.gui.canvas.image_layer import draw_layer
 
     if style == "outline":
         from segstudio.gui.canvas.overlay_styles import draw_outline
 
-        draw_outline(painter, image, rect, opacity)
+        draw_outline(painter, image, rect, min(1.0, 2.0 * opacity))
     elif style in ("hatched", "disagreement"):
         from segstudio.gui.canvas.overlay_styles import draw_hatched
 
-        draw_hatched(painter, image, rect, opacity)
+        draw_hatched(painter, image, rect, min(1.0, 2.0 * opacity))
     else:
         painter.setOpacity(opacity)
         draw_layer(painter, image, rect)
