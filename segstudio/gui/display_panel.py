@@ -67,6 +67,7 @@ class DisplayPanel(QWidget):
         self.colormap_combo.setToolTip("Colour map of a single-channel image (or of the single-channel view)")
         self.auto_button = self._button("Auto", "auto_contrast", "Contrast limits from the 0.5 and 99.5 percentiles")
         self.reset_button = self._button("Reset", "reset_display", "Back to the automatic display of this image")
+        self.color_button = self._button("Colour…", "channel_color", "Colour of the selected channel (the project's)")
         self.channels_button = self._button("Channels…", "edit_channels",
                                             "Names, colours and normalisation of the project's channels")
         self.note = QLabel("Display only: the model always sees the original values.")
@@ -108,7 +109,7 @@ class DisplayPanel(QWidget):
         grid.setColumnStretch(3, 1)
         buttons = QHBoxLayout()
         buttons.setContentsMargins(0, 0, 0, 0)
-        for b in (self.auto_button, self.reset_button, self.channels_button):
+        for b in (self.auto_button, self.reset_button, self.color_button, self.channels_button):
             buttons.addWidget(b)
         view_row = QHBoxLayout()
         view_row.setContentsMargins(0, 0, 0, 0)
@@ -137,6 +138,7 @@ class DisplayPanel(QWidget):
         self.auto_button.clicked.connect(lambda: self.controller.auto_contrast(None if self._linked() else
                                                                               self.edited_channel()))
         self.reset_button.clicked.connect(self.controller.reset)
+        self.color_button.clicked.connect(lambda: self.recolor_channel(self.edited_channel()))
         self.channels_button.clicked.connect(self.edit_channels)
 
     # ---------------------------------------------------------------- what is edited
@@ -237,6 +239,7 @@ class DisplayPanel(QWidget):
         for w in (self.channel_list, self.view_combo, self.view_label):
             w.setVisible(multi)
         self.channels_button.setVisible(spec is not None and not spec.is_rgb)
+        self.color_button.setVisible(multi and spec is not None and not spec.is_rgb)
         if not enabled:
             self.histogram.set_content(None, 0, 1)
             self.colormap_combo.setEnabled(False)
