@@ -70,11 +70,11 @@ class DisplayController(QObject):
         if aspect == "layers":
             for name in LAYER_ORDER:
                 layer = view.layers[name]
-                canvas.set_layer(name, layer.visible, layer.opacity)
+                canvas.layers.set(name, layer.visible, layer.opacity)
         elif aspect == "prediction_style":
-            canvas.set_prediction_style(view.prediction_style)
+            canvas.layers.set_style(view.prediction_style)
         elif aspect == "classes":
-            canvas.set_hidden_classes(view.hidden_classes)
+            canvas.layers.set_hidden(view.hidden_classes)
         elif aspect == "display":
             image = self.session.current_image
             if image is not None and canvas.image() is image and view.display_image == self.session.current_id:

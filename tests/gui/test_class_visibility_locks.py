@@ -31,7 +31,7 @@ def test_hiding_background_shows_the_image_in_the_mask_and_the_prediction(main_w
     darkened = screen_color(w.canvas, x + 0.5, y + 0.5)
     assert sum(darkened) < sum(photo) - 60  # black background at 50 % darkens the image
     _toggle(w, 0, "visible")
-    assert w.session.view.hidden_classes == {0} and w.canvas.hidden_classes == {0}
+    assert w.session.view.hidden_classes == {0} and w.canvas.layers.hidden == {0}
     assert _close(screen_color(w.canvas, x + 0.5, y + 0.5), photo)
     cell = tuple(map(int, np.argwhere(mask == 1)[0]))
     assert not _close(screen_color(w.canvas, cell[1] + 0.5, cell[0] + 0.5), w.current_image.rgb[cell], 20)

@@ -77,7 +77,7 @@ def test_prediction_styles_tell_it_apart_from_a_mask_of_the_same_colour(main_win
     assert screen_color(canvas, 40.5, 20.5) == RED  # filled where unlabeled: looks like the mask
     combo = panel.style_combo
     key(combo, Qt.Key.Key_Down)  # -> Outline
-    assert view.prediction_style == "outline" and canvas.prediction_style == "outline"
+    assert view.prediction_style == "outline" and canvas.layers.prediction_style == "outline"
     assert _close(screen_color(canvas, 40.5, 20.5), photo, 3)  # inside: the image shows
     assert screen_color(canvas, 49.9, 20.5) == RED  # on its boundary: a line in the class colour
     assert screen_color(canvas, 20.5, 25.5) == RED  # the mask stays filled
@@ -125,5 +125,5 @@ def test_layers_are_remembered_by_the_next_window(main_window, qtbot, demo_proje
     view = again.session.view
     assert view.layers["mask"].opacity == 1.0 and view.layers["uncertainty"].visible
     assert view.prediction_style == "outline"
-    assert again.layers_panel.style_combo.currentData() == "outline" and again.canvas.layer_opacity("mask") == 1.0
+    assert again.layers_panel.style_combo.currentData() == "outline" and again.canvas.layers.opacity("mask") == 1.0
     again.close()

@@ -94,7 +94,7 @@ class OverlayPreparer:
         self._prediction = (mask, confidence)
         doc = canvas.document()
         labels = doc.mask if doc is not None else None
-        kinds = canvas.prediction_kinds_needed()
+        kinds = canvas.layers.kinds_needed()
         from segstudio.gui.canvas.layers import derived_values, prediction_values, uncertainty_values
 
         n_colors = layer.n_colors
@@ -128,7 +128,7 @@ class OverlayPreparer:
         self.has_prediction = self.prediction_shown = True
         canvas.viewport().update()
         canvas.predictionDisplayed.emit()
-        self.ensure_kinds(canvas.prediction_kinds_needed())
+        self.ensure_kinds(canvas.layers.kinds_needed())
 
     def ensure_kinds(self, kinds: tuple[str, ...]) -> None:
         """Make the label-dependent copies of the shown prediction in ``kinds`` that do not exist yet

@@ -33,11 +33,11 @@ from PySide6.QtWidgets import (
 )
 
 from segstudio.gui.canvas.async_overlays import SYNC_PIXELS, OverlayPreparer
+from segstudio.gui.canvas.canvas_layers import CanvasLayers
 from segstudio.gui.canvas.navigation import ZoomPan
 from segstudio.gui.canvas.scene_painter import draw_background, draw_foreground
 from segstudio.gui.canvas.tools import TOOL_CLASSES, TOOL_NAMES, Tool
 from segstudio.gui.jobs import JobRunner
-from segstudio.session.view_state import DEFAULT_LAYERS, PREDICTION_STYLES, LayerSettings
 
 if TYPE_CHECKING:  # numpy / OpenCV (layers, painting) are imported with the first image: fast startup
     import numpy as np
@@ -90,9 +90,8 @@ class CanvasView(QGraphicsView):
         self.prediction_layer: PredictionLayer | None = None
         self.uncertainty_layer: UncertaintyLayer | None = None
         self._colors: list[tuple[int, int, int]] = []
-        self._hidden: frozenset[int] = frozenset()
-        self._layers: dict[str, LayerSettings] = dict(DEFAULT_LAYERS)
-        self._prediction_style = "unlabeled"
+        #: visibility and opacity of each layer, the prediction style, hidden classes
+        self.layers = CanvasLayers(self)
         self._current_class = 1
         self._brush_size = 16
         self._wand_tolerance = 32
@@ -148,13 +147,13 @@ class CanvasView(QGraphicsView):
             elif display is not None or not same_image:  # None for the same image: keep drawing it as it is
                 self.image_layer.set_settings(display)  # type: ignore[arg-type]
             self.prediction_layer = PredictionLayer(image.width, image.height)
-            self.prediction_layer.set_colors(self._colors, self._hidden)
+            self.prediction_layer.set_colors(self._colors, self.layers.hidden)
             self.uncertainty_layer = UncertaintyLayer()
             self.mask_layer = None
             if document is not None:
                 large = image.width * image.height > SYNC_PIXELS
                 self.mask_layer = MaskLayer(image.width, image.height, fill=not large)
-                self.mask_layer.set_colors(self._colors, self._hidden)
+                self.mask_layer.set_colors(self._colors, self.layers.hidden)
                 if large:  # filled a strip per event-loop turn; drawn once complete
                     self.overlays.start_mask_fill()
                 else:
@@ -196,20 +195,8 @@ class CanvasView(QGraphicsView):
         self._colors = [tuple(int(c) for c in rgb) for rgb in colors]  # type: ignore[misc]
         for layer in (self.mask_layer, self.prediction_layer):
             if layer is not None:
-                layer.set_colors(self._colors, self._hidden)
+                layer.set_colors(self._colors, self.layers.hidden)
         self.viewport().update()
-
-    def set_hidden_classes(self, hidden: frozenset[int]) -> None:
-        """Classes drawn neither in the mask nor in the prediction (their pixels show the image)."""
-        self._hidden = frozenset(hidden)
-        for layer in (self.mask_layer, self.prediction_layer):
-            if layer is not None:
-                layer.set_hidden(self._hidden)
-        self.viewport().update()
-
-    @property
-    def hidden_classes(self) -> frozenset[int]:
-        return self._hidden
 
     def class_color(self, class_id: int) -> QColor:
         """The display colour of a class (grey for ids without one)."""
@@ -337,71 +324,23 @@ class CanvasView(QGraphicsView):
         """The image pixel under the mouse, (-1, -1) when it is not over the image."""
         return self._last_cursor
 
-    # ---------------------------------------------------------------- layers
-    def set_layer(self, name: str, visible: bool | None = None, opacity: float | None = None) -> None:
-        """Show or hide a layer (image, mask, prediction, uncertainty) or change its opacity (0..1)."""
-        old = self._layers[name]
-        self._layers[name] = LayerSettings(old.visible if visible is None else bool(visible),
-                                           old.opacity if opacity is None else max(0.0, min(1.0, float(opacity))))
-        self.viewport().update()
-
-    def layer_settings(self, name: str) -> LayerSettings:
-        return self._layers[name]
-
-    def layer_opacity(self, name: str) -> float:
-        return self._layers[name].opacity
-
-    def layer_drawn(self, name: str) -> bool:
-        """The layer is visible and not fully transparent."""
-        layer = self._layers[name]
-        return layer.visible and layer.opacity > 0
-
-    def set_prediction_style(self, style: str) -> None:
-        """How the prediction is drawn: one of ``session.view_state.PREDICTION_STYLES``."""
-        if style not in PREDICTION_STYLES:
-            raise ValueError(f"unknown prediction style {style!r}")
-        self._prediction_style = style
-        self.overlays.ensure_kinds(self.prediction_kinds_needed())
-        self.viewport().update()
-
-    @property
-    def prediction_style(self) -> str:
-        return self._prediction_style
-
-    def prediction_kinds_needed(self) -> tuple[str, ...]:
-        """The label-dependent copies of the prediction the current style draws."""
-        from segstudio.gui.canvas.scene_painter import STYLE_COPY
-
-        kind = STYLE_COPY.get(self._prediction_style)
-        return (kind,) if kind else ()
-
+    # ---------------------------------------------------------------- layers (the mask's and prediction's, in short)
     def set_mask_opacity(self, v: float) -> None:
-        self.set_layer("mask", opacity=v)
+        self.layers.set("mask", opacity=v)
 
     def set_prediction_opacity(self, v: float) -> None:
-        self.set_layer("prediction", opacity=v)
+        self.layers.set("prediction", opacity=v)
 
     def set_mask_visible(self, on: bool) -> None:
-        self.set_layer("mask", visible=on)
+        self.layers.set("mask", visible=on)
 
     def set_prediction_visible(self, on: bool) -> None:
-        self.set_layer("prediction", visible=on)
+        self.layers.set("prediction", visible=on)
 
-    @property
-    def mask_opacity(self) -> float:
-        return self._layers["mask"].opacity
-
-    @property
-    def prediction_opacity(self) -> float:
-        return self._layers["prediction"].opacity
-
-    @property
-    def mask_visible(self) -> bool:
-        return self._layers["mask"].visible
-
-    @property
-    def prediction_visible(self) -> bool:
-        return self._layers["prediction"].visible
+    mask_opacity = property(lambda self: self.layers.opacity("mask"))
+    prediction_opacity = property(lambda self: self.layers.opacity("prediction"))
+    mask_visible = property(lambda self: self.layers.settings("mask").visible)
+    prediction_visible = property(lambda self: self.layers.settings("prediction").visible)
 
     # ---------------------------------------------------------------- mouse / keys
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802
@@ -544,11 +483,11 @@ class CanvasView(QGraphicsView):
     @property
     def mask_drawn(self) -> bool:
         """The mask overlay is drawn (visible, complete, not fully transparent)."""
-        return self.layer_drawn("mask") and self.mask_layer is not None and self.overlays.mask_ready
+        return self.layers.drawn("mask") and self.mask_layer is not None and self.overlays.mask_ready
 
     @property
     def prediction_drawn(self) -> bool:
-        return self.overlays.has_prediction and self.layer_drawn("prediction")
+        return self.overlays.has_prediction and self.layers.drawn("prediction")
 
     def brush_outline(self) -> QRectF | None:
         """Where the brush circle is drawn (scene coordinates), or None."""

@@ -11,6 +11,7 @@ from PySide6.QtCore import QLineF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen
 
 from segstudio.gui.canvas.async_overlays import SYNC_PIXELS
+from segstudio.gui.canvas.canvas_layers import STYLE_COPY
 
 if TYPE_CHECKING:
     from segstudio.gui.canvas.canvas_view import CanvasView
@@ -19,8 +20,6 @@ if TYPE_CHECKING:
 #: From this zoom on, faint lines show the pixel grid.
 GRID_ZOOM = 24.0
 BACKGROUND = QColor(40, 40, 44)
-#: which copy of the prediction each style draws (while the mask is drawn)
-STYLE_COPY = {"unlabeled": "unlabeled", "disagreement": "disagreement"}
 
 
 def draw_background(canvas: CanvasView, painter: QPainter, rect: QRectF) -> None:
@@ -31,8 +30,9 @@ def draw_background(canvas: CanvasView, painter: QPainter, rect: QRectF) -> None
         return
     from segstudio.gui.canvas.image_layer import draw_layer
 
-    if canvas.layer_drawn("image"):
-        painter.setOpacity(canvas.layer_opacity("image"))
+    layers = canvas.layers
+    if layers.drawn("image"):
+        painter.setOpacity(layers.opacity("image"))
         draw_image(canvas, layer, painter, rect)
     mask_drawn = canvas.mask_drawn
     if mask_drawn:
@@ -40,7 +40,7 @@ def draw_background(canvas: CanvasView, painter: QPainter, rect: QRectF) -> None
         draw_layer(painter, canvas.mask_layer.qimage, rect)
     pred = canvas.prediction_layer
     if canvas.prediction_drawn and pred is not None:
-        style = canvas.prediction_style
+        style = layers.prediction_style
         kind = STYLE_COPY.get(style, "all")
         image = pred.qimage(kind if mask_drawn or kind == "disagreement" else "all")
         if image is None and kind == "unlabeled":
@@ -48,8 +48,8 @@ def draw_background(canvas: CanvasView, painter: QPainter, rect: QRectF) -> None
         if image is not None:
             draw_prediction(painter, image, rect, style, canvas.prediction_opacity)
     unc = canvas.uncertainty_layer
-    if canvas.layer_drawn("uncertainty") and unc is not None and unc.qimage is not None:
-        painter.setOpacity(canvas.layer_opacity("uncertainty"))
+    if layers.drawn("uncertainty") and unc is not None and unc.qimage is not None:
+        painter.setOpacity(layers.opacity("uncertainty"))
         draw_layer(painter, unc.qimage, rect)
     painter.setOpacity(1.0)
 
