@@ -45,3 +45,14 @@ def _hypothesis_profile() -> None:
 
 
 _hypothesis_profile()
+
+
+@pytest.fixture
+def server(monkeypatch):
+    """A bounded HTTP server on 127.0.0.1 serving test weights files (tests never reach outside the machine)."""
+    from weights_server import LocalServer, no_proxies
+
+    no_proxies(monkeypatch)
+    srv = LocalServer().start()
+    yield srv
+    srv.stop()

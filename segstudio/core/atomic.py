@@ -34,7 +34,8 @@ def _read_umask() -> int:
 _UMASK = _read_umask()  # read once at import: os.umask is process-wide and not thread-safe
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable (no-op where folders cannot be fsynced)."""
     if os.name != "posix":
         return
     try:
@@ -84,7 +85,7 @@ def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
         if isinstance(exc, OSError):
             raise SaveError(path, exc.strerror or str(exc)) from exc
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return path
 
 

@@ -15,6 +15,7 @@ through Pillow instead (see :mod:`segstudio.core.image_io`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
@@ -22,6 +23,7 @@ import struct
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -235,18 +237,23 @@ def open_tiff(path: Path):
         raise ImageLoadError(path, f"not a readable TIFF ({str(exc)[:160] or type(exc).__name__})") from exc
 
 
-def read_tiff_layout(path: Path) -> TiffLayout:
-    """The layout from the header only (no pixel data read)."""
+@contextlib.contextmanager
+def _tifffile_errors(path: Path) -> Iterator["_ThreadErrors"]:
+    """Collect what tifffile logs while the block reads ``path``; a damaged file raises ImageLoadError after it."""
     errors = _ThreadErrors()
     logger = logging.getLogger("tifffile")
     logger.addHandler(errors)
     try:
-        with open_tiff(path) as tif:
-            layout = plan(tif, path)
+        yield errors
     finally:
         logger.removeHandler(errors)
     _damaged(path, errors)
-    return layout
+
+
+def read_tiff_layout(path: Path) -> TiffLayout:
+    """The layout from the header only (no pixel data read)."""
+    with _tifffile_errors(path), open_tiff(path) as tif:
+        return plan(tif, path)
 
 
 def read_tiff(path: Path, max_pixels: int | None, check_pixels) -> TiffImage | None:
@@ -254,32 +261,25 @@ def read_tiff(path: Path, max_pixels: int | None, check_pixels) -> TiffImage | N
 
     ``check_pixels(path, width, height, max_pixels)`` runs on the header's size before any pixel is read.
     """
-    errors = _ThreadErrors()
-    logger = logging.getLogger("tifffile")
-    logger.addHandler(errors)
-    try:
-        with open_tiff(path) as tif:
-            layout = plan(tif, path)
-            if layout.photometric in PILLOW_PHOTOMETRICS:
-                return None
-            check_pixels(path, layout.width, layout.height, max_pixels)
-            _damaged(path, errors)
-            try:
-                arr, axes = _read_planes(tif, layout)
-            except MemoryError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any decoder failure names the file
-                reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-                if "imagecodecs" in reason:
-                    reason = f"{reason} (pip install imagecodecs)"
-                elif "read" in reason or "bytes" in reason or isinstance(exc, EOFError):
-                    reason = f"the file is truncated or damaged ({reason})"
-                raise ImageLoadError(path, reason) from exc
-            names = _channel_names(tif, layout.channels)
-            colors = _channel_colors(tif, layout.channels)
-    finally:
-        logger.removeHandler(errors)
-    _damaged(path, errors)
+    with _tifffile_errors(path) as errors, open_tiff(path) as tif:
+        layout = plan(tif, path)
+        if layout.photometric in PILLOW_PHOTOMETRICS:
+            return None
+        check_pixels(path, layout.width, layout.height, max_pixels)
+        _damaged(path, errors)
+        try:
+            arr, axes = _read_planes(tif, layout)
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any decoder failure names the file
+            reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+            if "imagecodecs" in reason:
+                reason = f"{reason} (pip install imagecodecs)"
+            elif "read" in reason or "bytes" in reason or isinstance(exc, EOFError):
+                reason = f"the file is truncated or damaged ({reason})"
+            raise ImageLoadError(path, reason) from exc
+        names = _channel_names(tif, layout.channels)
+        colors = _channel_colors(tif, layout.channels)
     full = apply_orientation(_to_hwc(arr, axes), layout.orientation)
     data = full[:, :, :3] if layout.drop_alpha else full
     if data.dtype == bool:

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from segstudio.core.atomic import _fsync_dir, _pid_alive
+from segstudio.core.atomic import _pid_alive, fsync_dir
 from segstudio.core.errors import ProjectError, SaveError
 
 STATE_DIR = ".segstudio"
@@ -97,7 +97,7 @@ def _undo(root: Path, folder: Path, entries: list[dict]) -> None:
         except OSError:
             continue
     for folder_path in {(root / r["path"]).parent for r in entries if isinstance(r.get("path"), str)}:
-        _fsync_dir(folder_path)
+        fsync_dir(folder_path)
 
 
 def pending(root: str | Path) -> Path | None:

@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 from urllib.parse import quote, urlparse
 
 from segstudio import __version__
+from segstudio.core.atomic import fsync_dir
 from segstudio.core.errors import SegstudioError
 from segstudio.engine import weights as W
 
@@ -260,7 +261,7 @@ def _write_verified(folder: Path, chunks: Iterator[bytes], finish: Callable[[str
         if isinstance(exc, OSError):
             raise SegstudioError(f"cannot write into the weights folder {folder}: {exc.strerror or exc}") from None
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return dest
 
 
@@ -273,18 +274,3 @@ def _remove_stale_temps(folder: Path) -> None:
                 p.unlink()
         except OSError:
             pass
-
-
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

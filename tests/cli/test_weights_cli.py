@@ -7,7 +7,7 @@ import io
 import json
 
 import pytest
-from weights_server import LocalServer, Served, entry_for, free_port, make_weights, no_proxies
+from weights_server import Served, entry_for, free_port, make_weights
 
 from segstudio.cli import main
 from segstudio.commands.weights import ConsoleBar
@@ -23,14 +23,6 @@ def registered(tmp_path, monkeypatch):
     folder = tmp_path / "weights"
     monkeypatch.setenv(W.WEIGHTS_DIR_ENV, str(folder))
     return data, entry, folder
-
-
-@pytest.fixture
-def server(monkeypatch):
-    no_proxies(monkeypatch)
-    srv = LocalServer().start()
-    yield srv
-    srv.stop()
 
 
 def _one_line(err: str) -> str:

@@ -7,7 +7,7 @@ import os
 import time
 
 import pytest
-from weights_server import LocalServer, Served, entry_for, free_port, make_weights, no_proxies
+from weights_server import Served, entry_for, free_port, make_weights, no_proxies
 
 from segstudio.core.errors import SegstudioError
 from segstudio.engine import weights as W
@@ -19,14 +19,6 @@ def folder(tmp_path, monkeypatch):
     d = tmp_path / "weights"
     monkeypatch.setenv(W.WEIGHTS_DIR_ENV, str(d))
     return d
-
-
-@pytest.fixture
-def server(monkeypatch):
-    no_proxies(monkeypatch)
-    srv = LocalServer().start()
-    yield srv
-    srv.stop()
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from segstudio.core.classes import IGNORE_INDEX
 from segstudio.core.mask_io import read_mask
 from segstudio.core.project import Project
+from test_training_panel import tiny_panel
 
 
 def click_pixel(window, x: int, y: int, button=Qt.MouseButton.LeftButton) -> None:
@@ -163,15 +164,7 @@ def test_an_accepted_prediction_is_not_drawn_over_its_own_mask(main_window, qtbo
 
 def test_train_cannot_be_clicked_twice(main_window, qtbot):
     """9. Train stayed enabled during training; a second click did nothing and said nothing."""
-    panel = main_window.training_panel
-    panel.confirm_close = False
-    form = panel.form
-    form.crop_spin.setValue(32)
-    form.batch_spin.setValue(2)
-    form.epochs_spin.setValue(1000)
-    form.device_combo.setCurrentIndex(form.device_combo.findData("cpu"))
-    form.extra_config = {"model_args": {"width": 4, "depth": 2}, "steps_per_epoch": 100000, "device": "cpu",
-                         "pretrained": False, "channels_last": False}
+    panel = tiny_panel(main_window, epochs=1000, steps_per_epoch=100000)
     QTest.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(panel.loss_plot.step_points()[0]) >= 1, timeout=60000)
     assert not panel.train_button.isEnabled() and panel.train_button.text() == "Training…"
@@ -258,14 +251,7 @@ def test_the_log_file_holds_what_happened_and_every_error_with_its_traceback(dem
 
 
 def test_training_start_and_end_reach_the_log(main_window, qtbot, caplog):
-    panel = main_window.training_panel
-    form = panel.form
-    form.crop_spin.setValue(32)
-    form.batch_spin.setValue(2)
-    form.epochs_spin.setValue(1)
-    form.device_combo.setCurrentIndex(form.device_combo.findData("cpu"))
-    form.extra_config = {"model_args": {"width": 4, "depth": 2}, "steps_per_epoch": 2, "device": "cpu",
-                         "pretrained": False, "channels_last": False}
+    panel = tiny_panel(main_window, epochs=1, steps_per_epoch=2)
     with caplog.at_level("INFO", logger="segstudio"):
         with qtbot.waitSignal(panel.trainingFinished, timeout=60000):
             QTest.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)

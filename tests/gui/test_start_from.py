@@ -9,9 +9,9 @@ from PySide6.QtTest import QTest
 from weights_server import LocalServer, Served, entry_for, make_weights, no_proxies
 
 from segstudio.engine import weights as W
+from test_training_panel import TINY as PANEL_TINY, tiny_panel
 from segstudio.gui.training.start_from import FILE, PRETRAINED, RUN, SCRATCH
 
-TINY = {"model_args": {"width": 4, "depth": 2}, "steps_per_epoch": 2, "device": "cpu", "channels_last": False}
 
 
 @pytest.fixture
@@ -76,13 +76,8 @@ def test_models_without_pretrained_weights_start_from_scratch(local_weights, mai
 
 
 def test_starting_from_a_run_of_the_project_records_it(main_window, qtbot):
-    panel = main_window.training_panel
+    panel = tiny_panel(main_window, epochs=1, steps_per_epoch=2)
     form = panel.form
-    form.crop_spin.setValue(32)
-    form.batch_spin.setValue(2)
-    form.epochs_spin.setValue(1)
-    form.device_combo.setCurrentIndex(form.device_combo.findData("cpu"))
-    form.extra_config = dict(TINY)
     with qtbot.waitSignal(panel.trainingFinished, timeout=60000):
         QTest.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     first = panel.runs_list.runs[0]
@@ -90,7 +85,7 @@ def test_starting_from_a_run_of_the_project_records_it(main_window, qtbot):
     config = form.config()
     assert config["init"] == str(first.preferred_checkpoint) and "model" not in config
     assert not form.model_combo.isEnabled()  # the checkpoint's own model is trained
-    form.extra_config = {k: v for k, v in TINY.items() if k != "model_args"}
+    form.extra_config = {k: v for k, v in PANEL_TINY.items() if k != "model_args"}
     with qtbot.waitSignal(panel.trainingFinished, timeout=60000) as done:
         QTest.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     assert done.args == ["completed"], panel.error_box.message

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from segstudio.engine.config import LIVE_EPOCHS, TrainConfig, option_of  # plain dataclasses: no torch
 from segstudio.gui.jobs import JobRunner
 from segstudio.gui.settings import app_settings
-from segstudio.gui.training.start_from import StartFromPicker
+from segstudio.gui.training.start_from import PopupCombo, StartFromPicker
 
 DEFAULT_MODELS = ["unet", "segnet", "lraspp_mobilenet_v3", "deeplabv3_mobilenet_v3", "deeplabv3_resnet50",
                   "fcn_resnet50"]
@@ -60,16 +60,6 @@ class DeviceProbe(QObject):
     def _on_done(self, result: tuple[list, list]) -> None:
         self.result = result
         self.ready.emit(*result)
-
-
-class _DeviceCombo(QComboBox):
-    """Combo that asks for the device list the first time it is opened."""
-
-    aboutToShowPopup = Signal()
-
-    def showPopup(self) -> None:  # noqa: N802 - Qt override
-        self.aboutToShowPopup.emit()
-        super().showPopup()
 
 
 class TrainSettingsForm(QWidget):
@@ -116,7 +106,7 @@ class TrainSettingsForm(QWidget):
         form.addRow("Loss", self.loss_combo)
         self.optimizer_combo = _data_combo(OPTIMIZERS, defaults.optimizer)
         form.addRow("Optimizer", self.optimizer_combo)
-        self.device_combo = _DeviceCombo()
+        self.device_combo = PopupCombo()
         self.device_combo.addItem("auto", "auto")
         self.device_combo.addItem("CPU", "cpu")
         self.device_combo.setToolTip("auto = the first GPU if there is one, else the CPU. The GPUs of this machine appear here (with their memory) once detected")

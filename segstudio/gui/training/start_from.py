@@ -47,7 +47,7 @@ def size_text(n: int) -> str:
     return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{max(1, n // 1024)} kB"
 
 
-class _PopupCombo(QComboBox):
+class PopupCombo(QComboBox):
     """A combo that says when its list is about to open (the weights are looked up then, off the GUI thread)."""
 
     aboutToShowPopup = Signal()
@@ -73,7 +73,7 @@ class StartFromPicker(QWidget):
         self.file: Path | None = None
         self._user_chose = False  # the user picked an entry (else the default follows the model)
         self._cancel = threading.Event()
-        self.combo = _PopupCombo()
+        self.combo = PopupCombo()
         self.combo.setToolTip("Which weights training starts from. A run or checkpoint file (of any project): its "
                               "model is trained further with a fresh schedule; classes that differ get a new head.")
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
