@@ -74,6 +74,17 @@ class LoadedImage:
         return self._rgb
 
     @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays decoded so far, each counted once (a composite not made yet is not made)."""
+        seen: set[int] = set()
+        total = 0
+        for arr in (self._rgb, self.raw, self.data):
+            if arr is not None and id(arr) not in seen:
+                seen.add(id(arr))
+                total += int(arr.nbytes)
+        return total
+
+    @property
     def channels(self) -> int:
         return int(self.data.shape[2])
 

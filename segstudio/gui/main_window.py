@@ -170,6 +170,12 @@ class MainWindow(QMainWindow):
         ev.connect("classes_changed", self._on_classes_changed)
         ev.connect("prediction_changed", self._on_prediction_changed)
         ev.connect("recovery_available", self.recovery_banner.offer)
+        ev.connect("channels_changed", lambda _spec: self._redraw_thumbnails())
+
+    def _redraw_thumbnails(self) -> None:
+        """The channel colours changed: thumbnails are composited again."""
+        for image_id in self.session.image_ids:
+            self.browser.model.invalidate_thumbnail(image_id)
 
     def menu(self, name: str) -> QMenu:
         """One of the menus "File", "Edit", "View", "Tools", "Model", "Help"."""

@@ -28,15 +28,9 @@ def load_image(path: Path, max_pixels: int | None | str = DEFAULT_MAX_PIXELS) ->
 
 
 def image_bytes(image: LoadedImage) -> int:
-    """Memory held by a decoded image (its arrays, each counted once)."""
-    seen: set[int] = set()
-    total = 0
-    for name in ("rgb", "raw", "data"):
-        arr = getattr(image, name, None)
-        if arr is not None and id(arr) not in seen:
-            seen.add(id(arr))
-            total += int(arr.nbytes)
-    return total
+    """Memory held by a decoded image (its arrays, each counted once; the display composite of a multi-channel
+    or deep image is not computed for this: the canvas renders those through its own tables)."""
+    return image.nbytes
 
 
 class ImageCache:

@@ -13,12 +13,14 @@ from segstudio.core.project import Project
 
 
 def deep_project(root: Path) -> Path:
-    """One 16-bit gray TIFF (96 x 128): a ramp 1000..3000 left to right, a bright square (8000)."""
+    """Two 16-bit gray TIFFs (96 x 128): a ramp 1000..3000 left to right with a bright square (8000) in
+    ``deep.tif``, the same ramp doubled (2000..6000) in ``deeper.tif``."""
     Project.create(root, ["background", "cell"])
     ramp = np.linspace(1000, 3000, 128).astype(np.uint16)
     data = np.tile(ramp, (96, 1))
     data[40:60, 60:80] = 8000
     tifffile.imwrite(root / "images" / "deep.tif", data)
+    tifffile.imwrite(root / "images" / "deeper.tif", np.tile(ramp * 2, (96, 1)))
     return root
 
 

@@ -54,6 +54,29 @@ def test_contrast_limits_dragged_on_the_histogram_change_the_view_not_the_data(d
     assert w.session.view.display_kept
 
 
+def test_limits_set_by_keyboard_carry_over_to_the_next_image_until_reset(deep, qtbot):
+    w = deep
+    canvas, panel = w.canvas, w.layers_panel.display
+    hist = panel.histogram
+    start = w.session.view.display.channels[0].hi
+    lo_range, hi_range = hist.value_range()
+    key(hist, Qt.Key.Key_Left)  # upper limit down by 1 % of the range
+    hi = w.session.view.display.channels[0].hi
+    assert hi == pytest.approx(start - 0.01 * (hi_range - lo_range))
+    key(hist, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)  # lower limit up
+    lo = w.session.view.display.channels[0].lo
+    assert lo > 900 and w.session.view.display_kept
+    key(canvas, Qt.Key.Key_D)  # the next image keeps the user's limits
+    qtbot.waitUntil(lambda: w.current_image_id == "deeper.tif" and canvas.display_settings is not None, timeout=3000)
+    ch = w.session.view.display.channels[0]
+    assert (ch.lo, ch.hi) == (lo, hi) and panel.hi_spin.value() == pytest.approx(hi, abs=1)
+    click(panel.reset_button)  # automatic again, for this image
+    assert w.session.view.display.channels[0].hi == pytest.approx(6000, abs=40)
+    key(canvas, Qt.Key.Key_A)
+    qtbot.waitUntil(lambda: w.current_image_id == "deep.tif", timeout=3000)
+    assert w.session.view.display.channels[0].hi == 8000
+
+
 def test_gamma_colormap_auto_and_reset(deep, qtbot):
     w = deep
     canvas, panel = w.canvas, w.layers_panel.display
