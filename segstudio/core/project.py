@@ -387,6 +387,17 @@ class Project:
         return self.classes[class_id]
 
 
+def read_project_classes(path: str | Path) -> list[ClassInfo]:
+    """The classes of the project at ``path`` (its folder or its segstudio.json), read without opening it
+    (nothing in that project is touched); ProjectError names the file when there is none or it is bad."""
+    cfg_path = Path(path)
+    if cfg_path.is_dir():
+        cfg_path = cfg_path / PROJECT_FILE
+    if not cfg_path.is_file():
+        raise ProjectError(f"{cfg_path.parent} is not a segstudio project (it has no {PROJECT_FILE})")
+    return _parse_classes(_read_config(cfg_path).get("classes"), cfg_path)
+
+
 def _new_config(class_names: list[str]) -> dict:
     """segstudio.json contents of a new project with these classes."""
     return {"version": FORMAT_VERSION, "classes": [c.to_json() for c in default_classes(class_names)],

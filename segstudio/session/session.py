@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from segstudio.core.mask_document import MaskDocument
     from segstudio.core.mask_io import ValueMap
     from segstudio.core.project import Project
+    from segstudio.session.new_project import NewProjectPlan
     from segstudio.session.recovery import RecoveryJournal
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,14 @@ class Session:
     def reload_project(self) -> Project:
         """Re-read the open project from disk (after an import wrote images, masks or classes)."""
         return self.open_project(self._project().root)
+
+    def create_project(self, plan: NewProjectPlan, replace_existing: bool = False,
+                       keep_unsaved: bool = False) -> Project:
+        """Write the project ``plan`` describes as one transaction (``session.new_project.build_project``:
+        nothing is left when it fails) and open it as :meth:`open_project` does."""
+        from segstudio.session.new_project import build_project
+
+        return self.open_project(build_project(plan, replace_existing), keep_unsaved)
 
     # ================================================================ images
     def image_path(self, image_id: str) -> Path:
