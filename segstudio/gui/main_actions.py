@@ -61,7 +61,10 @@ def build_actions(window: MainWindow) -> None:
         bar.addMenu(menu)
 
     m = window.menus["File"]
-    m.addAction(_action(window, "open", "&Open Folder or Project…", window.open_dialog,
+    m.addAction(_action(window, "new_project", "&New Project…", window.opener.new_project, ("Ctrl+Shift+N",),
+                        style.standardIcon(sp.SP_FileIcon),
+                        tip="Make a project: choose the images, name the classes, check the images"))
+    m.addAction(_action(window, "open", "&Open Folder, Image or Project…", window.open_dialog,
                         (QKeySequence.StandardKey.Open,), style.standardIcon(sp.SP_DirOpenIcon)))
     window.recent_menu = m.addMenu("Open &Recent")
     window.recent_menu.aboutToShow.connect(window.populate_recent_menu)
@@ -142,12 +145,26 @@ def add_model_actions(window: MainWindow) -> None:
 
 def add_help_actions(window: MainWindow, show_about: Callable[[], None], open_log: Callable[[], None]) -> None:
     m = window.menus["Help"]
+    m.addAction(_action(window, "getting_started", "&Getting Started", lambda: show_getting_started(window)))
     m.addAction(_action(window, "shortcuts", "&Keyboard Shortcuts…", lambda: show_shortcuts(window), ("F1",)))
     m.addSeparator()
     m.addAction(_action(window, "open_log_folder", "Open &Log Folder", open_log))
     about = _action(window, "about", "&About segstudio", show_about)
     about.setMenuRole(QAction.MenuRole.AboutRole)
     m.addAction(about)
+
+
+def show_getting_started(window: MainWindow):
+    """Help › Getting Started: the short tour, non-modal (one window, raised when shown again)."""
+    from segstudio.gui.getting_started import GettingStartedDialog
+
+    dialog = window.findChild(GettingStartedDialog)
+    if dialog is None:
+        dialog = GettingStartedDialog(window)
+    dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()
+    return dialog
 
 
 def _build_toolbar(window: MainWindow) -> None:

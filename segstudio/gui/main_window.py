@@ -32,6 +32,7 @@ from segstudio.gui.image_switcher import ImageSwitcher
 from segstudio.gui.jobs import JobRunner
 from segstudio.gui.layers_panel import LayersPanel, add_display_actions
 from segstudio.gui.main_actions import MENU_NAMES, add_help_actions, add_model_actions, build_actions
+from segstudio.gui.project_opener import ProjectOpener
 from segstudio.gui.questions import Questions
 from segstudio.gui.recovery_banner import RecoveryBanner
 from segstudio.gui.status_bar import StatusBar
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.session = session or Session()
         self.runner = runner or JobRunner(parent=self)
         self.questions = Questions(self)
+        self.opener = ProjectOpener(self, self._save_or_ask)
         self.actions_by_name: dict = {}
         self.menus: dict[str, QMenu] = {}
         self.import_export: ImportExportController | None = None
@@ -115,7 +117,7 @@ class MainWindow(QMainWindow):
         self.resize(1400, 880)
         self._connect()
         restore_tool_settings(self)
-        self.drops = DropHandler(self.add_images, self.open_project, self.errors, self)
+        self.drops = DropHandler(self.add_images, self.opener.open_path, self.errors, self)
         self.setAcceptDrops(True)
         self.installEventFilter(self.drops)
         self.canvas.viewport().installEventFilter(self.drops)  # files dropped on the image land here too
@@ -221,10 +223,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================ projects
     def open_dialog(self) -> None:
-        start = str(self.project.root) if self.project else str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images or a project", start)
-        if folder:
-            self.open_project(folder)
+        self.opener.open_dialog()
 
     def add_images_dialog(self) -> None:
         if self.project is None:
@@ -242,7 +241,7 @@ class MainWindow(QMainWindow):
         recent = app_settings.recent_projects()
         for path in recent:
             act = self.recent_menu.addAction(path)
-            act.triggered.connect(lambda _c=False, p=path: self.open_project(p))
+            act.triggered.connect(lambda _c=False, p=path: self.opener.open_path(p))
         if not recent:
             self.recent_menu.addAction("(none)").setEnabled(False)
 

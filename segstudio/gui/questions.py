@@ -79,6 +79,12 @@ class Questions:
             return None
         return dialog.textValue().strip() or None
 
+    def choose_folder(self, title: str, start: str | Path) -> str | None:
+        """A folder (the chooser lists the images inside folders); None when cancelled."""
+        from segstudio.gui.open_dialog import choose_folder
+
+        return choose_folder(self.parent, title, start)
+
     def color(self, current: str) -> str | None:
         """A colour '#rrggbb'; None when cancelled."""
         color = QColorDialog.getColor(QColor(current), self.parent, "Class colour")
