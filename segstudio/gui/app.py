@@ -118,4 +118,7 @@ def run_app(project: str | None, self_test: bool = False) -> int:
         from segstudio.gui.self_test import run_self_test
 
         return int(run_self_test(window))
+    from segstudio.gui.getting_started import show_on_first_start
+
+    QTimer.singleShot(0, window, lambda: show_on_first_start(window))  # the tour, once, on the very first start
     return int(app.exec())

@@ -97,3 +97,19 @@ def follow_system_scheme(app: QApplication) -> None:
     signal = getattr(hints, "colorSchemeChanged", None)
     if signal is not None:
         signal.connect(lambda *_: apply_theme(app))
+
+
+def html_colors(palette: QPalette) -> dict[str, str]:
+    """'#rrggbb' colours for rich-text pages (Help › Getting Started) that match the palette in use: ``text``,
+    ``muted``, ``heading``, ``link``, ``key_bg`` and ``key_border`` (key caps), ``base``."""
+    role = QPalette.ColorRole
+    text, base = palette.color(role.Text), palette.color(role.Base)
+    dark = base.lightness() < 128
+    heading = palette.color(role.Highlight)
+    heading = heading.lighter(135) if dark else heading.darker(115)
+    muted = QColor((text.red() * 2 + base.red()) // 3, (text.green() * 2 + base.green()) // 3,
+                   (text.blue() * 2 + base.blue()) // 3)
+    key_bg = base.lighter(160) if dark else palette.color(role.Button)
+    key_border = base.lighter(220) if dark else palette.color(role.Button).darker(130)
+    return {"text": text.name(), "base": base.name(), "muted": muted.name(), "heading": heading.name(),
+            "link": palette.color(role.Link).name(), "key_bg": key_bg.name(), "key_border": key_border.name()}
