@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QDialog, QFileDialog, QWidget
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QLineEdit, QWidget
 
 PROJECT_FILE = "segstudio.json"  # core.project.PROJECT_FILE (not imported: the window opens without numpy)
 IMAGE_PATTERNS = ("*.png", "*.jpg", "*.jpeg", "*.tif", "*.tiff", "*.bmp", "*.webp")  # core.image_io.IMAGE_EXTENSIONS
@@ -32,6 +33,22 @@ class ImageFolderDialog(QFileDialog):
         self.accept_files = accept_files
         #: what was chosen: a folder, or (``accept_files``) an image file or segstudio.json
         self.chosen_path: Path | None = None
+        # Qt disables the accept button when a file is selected in Directory mode; a file opens here too
+        self.currentChanged.connect(self._later)
+        name_edit = self.findChild(QLineEdit, "fileNameEdit")
+        if name_edit is not None:
+            name_edit.textChanged.connect(self._later)
+
+    def _later(self, *_args) -> None:
+        QTimer.singleShot(0, self, self._enable_open_for_files)  # after Qt's own update of the button
+
+    def _enable_open_for_files(self) -> None:
+        box = self.findChild(QDialogButtonBox, "buttonBox")
+        files = self.selectedFiles()
+        if box is not None and files and Path(files[0]).is_file():
+            button = box.button(QDialogButtonBox.StandardButton.Open) or box.button(QDialogButtonBox.StandardButton.Ok)
+            if button is not None:
+                button.setEnabled(True)
 
     def accept(self) -> None:
         files = self.selectedFiles()

@@ -147,8 +147,11 @@ def test_dropping_a_folder_opens_it_as_project(main_window, tmp_path, qtbot):
     folder = tmp_path / "plain"
     folder.mkdir()
     Image.fromarray(np.zeros((20, 20, 3), np.uint8)).save(folder / "a.png")
+    _drop(main_window, [folder])  # a plain folder first asks for its classes (tests/gui/test_new_project.py)
+    question = main_window.opener.new_project_dialog
+    qtbot.waitUntil(question.create_button.isEnabled, timeout=5000)
     with qtbot.waitSignal(main_window.projectOpened, timeout=3000):
-        _drop(main_window, [folder])
+        QTest.mouseClick(question.create_button, Qt.MouseButton.LeftButton)
     assert main_window.project.root == folder
     assert main_window.current_image_id == "a.png"
 
