@@ -30,6 +30,7 @@ class ImageFolderDialog(QFileDialog):
         patterns = " ".join(IMAGE_PATTERNS + ((PROJECT_FILE,) if accept_files else ()))
         self.setNameFilters([f"Images{' and projects' if accept_files else ''} ({patterns})", "All files (*)"])
         self.setLabelText(QFileDialog.DialogLabel.Accept, "Open" if accept_files else "Choose")
+        self.setLabelText(QFileDialog.DialogLabel.FileName, "Folder or image:" if accept_files else "Folder:")
         self.accept_files = accept_files
         #: what was chosen: a folder, or (``accept_files``) an image file or segstudio.json
         self.chosen_path: Path | None = None

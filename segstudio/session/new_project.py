@@ -303,8 +303,8 @@ def project_root_of(path: str | Path) -> Path:
     above it holding segstudio.json whose images include it, else the parent of an enclosing images/ folder,
     else the file's own folder."""
     path = Path(path).absolute()
-    if path.is_dir():
-        return path
+    if path.is_dir():  # a project's images/ folder stands for its project
+        return path.parent if path.name == "images" and (path.parent / PROJECT_FILE).is_file() else path
     if path.name == PROJECT_FILE:
         return path.parent
     folder = path.parent

@@ -140,6 +140,7 @@ def test_project_root_of_an_image_file(tmp_path):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
     assert project_root_of(image) == root
     assert project_root_of(root / "segstudio.json") == root
+    assert project_root_of(root / "images") == root and project_root_of(root / "images" / "deep") == root / "images" / "deep"
     plain = _folder(tmp_path)
     assert project_root_of(plain / "a.png") == plain
     assert project_root_of(plain / "sub" / "b.png") == plain / "sub"
