@@ -387,6 +387,12 @@ class Project:
         return self.classes[class_id]
 
 
+def read_project_config(path: str | Path) -> dict:
+    """The parsed segstudio.json at ``path`` (with the limits and checks of :meth:`Project.open`, nothing
+    else of the project touched); ProjectError names the file and the problem."""
+    return _read_config(Path(path))
+
+
 def read_project_classes(path: str | Path) -> list[ClassInfo]:
     """The classes of the project at ``path`` (its folder or its segstudio.json), read without opening it
     (nothing in that project is touched); ProjectError names the file when there is none or it is bad."""

@@ -238,9 +238,9 @@ def build_project(plan: NewProjectPlan, replace_existing: bool = False) -> Path:
         raise SegstudioError(f"{existing} already exists; confirm replacing its classes to create the project here")
     config: dict = {}
     if existing is not None:
-        from segstudio.core.project import _read_config
+        from segstudio.core.project import read_project_config
 
-        config = _read_config(existing)
+        config = read_project_config(existing)
     made = [p for p in (root, *root.parents) if not p.exists()]
     try:
         root.mkdir(parents=True, exist_ok=True)
