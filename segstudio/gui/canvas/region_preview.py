@@ -8,8 +8,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF, QRectF
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
 
-from segstudio.gui.canvas.image_layer import draw_layer
-
 if TYPE_CHECKING:
     from segstudio.core.mask_document import Rect
     from segstudio.core.segment_tools import RegionMask
@@ -46,11 +44,9 @@ class RegionOverlay:
         if region is None:
             self._values, self._image, self._outline = None, None, QPainterPath()
         else:
-            self._values = region.mask.view("uint8") if region.mask.flags.c_contiguous else None
-            if self._values is None:
-                import numpy as np
+            import numpy as np
 
-                self._values = np.ascontiguousarray(region.mask, dtype=np.uint8)
+            self._values = np.ascontiguousarray(region.mask).view(np.uint8)
             h, w = self._values.shape
             self._image = QImage(self._values.data, w, h, w, QImage.Format.Format_Indexed8)
             self._image.setColorTable([0, QColor(color.red(), color.green(), color.blue(), FILL_ALPHA).rgba()])
@@ -72,6 +68,8 @@ class RegionOverlay:
         region, image = self.region, self._image
         if region is None or image is None:
             return
+        from segstudio.gui.canvas.image_layer import draw_layer
+
         x0, y0 = region.rect[0], region.rect[1]
         visible = self.canvas.mapToScene(self.canvas.viewport().rect()).boundingRect()
         painter.save()
