@@ -105,6 +105,8 @@ def test_wand_on_a_multichannel_image_reads_only_a_crop_and_large_previews_run_o
     qtbot.waitUntil(lambda: not tool.preview_pending and tool.preview.region is not None, timeout=5000)
     assert tool.preview.region.rect == (300, 400, 600, 700)
     click(canvas, 450, 550)
+    assert tool.commit_pending  # the exact region of a large image is computed off the GUI thread too
+    qtbot.waitUntil(lambda: canvas.document().can_undo, timeout=5000)
     m = canvas.document().mask
     assert (m[400:700, 300:600] == 2).all() and int((m == 2).sum()) == 300 * 300
     assert image._rgb is None  # the full display composite was never made

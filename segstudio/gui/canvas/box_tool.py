@@ -32,8 +32,7 @@ class BoxTool(Tool):
 
     name = "box"
     label = "Box"
-    hint = ("Box: drag a rectangle around an object; GrabCut (guided by the prediction when there is one) previews "
-            "it; drag the handles to adjust; Enter or double-click accepts, Esc rejects")
+    hint = "Box: drag around an object to preview GrabCut; handles adjust; Enter/double-click accepts, Esc rejects"
     wants_double_click = True
 
     def __init__(self, canvas) -> None:

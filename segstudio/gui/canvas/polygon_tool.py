@@ -35,8 +35,7 @@ class PolygonTool(Tool):
     """See the module docstring."""
 
     name = "polygon"
-    hint = ("Polygon: click to add points, close on the first point / double-click / Enter; drag a point, "
-            "click an edge to insert one, Delete or right-click removes one; Enter fills, Esc cancels")
+    hint = "Polygon: click points; Enter closes, Enter again fills, Esc cancels; drag, edge-click, Delete edit points"
     wants_double_click = True
 
     def __init__(self, canvas) -> None:

@@ -5,7 +5,7 @@ prediction under the click).
 The preview follows the mouse and the wand tolerance: on images up to ``SYNC_PIXELS`` it is computed at once
 (a flood on a window around the cursor, grown only as far as the region reaches); on larger ones on the job
 runner (latest wins) over at most ``PREVIEW_LIMIT`` pixels each side of the cursor. A click computes the exact
-region and writes it through the document (one undo step, paint rules apply).
+region (on the runner for large images) and writes it through the document (one undo step, paint rules apply).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ class HoverRegionTool(Tool):
         self.preview = RegionOverlay(canvas)
         self.seed: tuple[int, int] | None = None  # the pixel the preview is for (kept when the mouse leaves)
         self._key = f"canvas:{id(canvas)}:{self.name}-preview"
+        self._commits = 0
+        self._pending_commits: set[str] = set()  # clicks on a large image whose region is being computed
 
     # ---------------------------------------------------------------- what subclasses say
     def region_function(self, x: int, y: int, exact: bool) -> Callable[[], RegionMask | None] | None:
@@ -95,6 +97,9 @@ class HoverRegionTool(Tool):
 
     def cancel(self) -> None:
         self.canvas.runner.cancel(self._key)
+        for key in self._pending_commits:
+            self.canvas.runner.cancel(key)
+        self._pending_commits.clear()
         self.seed = None
         self.preview.clear()
 
@@ -103,19 +108,42 @@ class HoverRegionTool(Tool):
 
     # ---------------------------------------------------------------- click
     def press(self, pos: QPointF, button: Qt.MouseButton) -> None:
-        doc, pixel = self.canvas.document(), self._pixel(pos)
-        if doc is None or pixel is None or button != Qt.MouseButton.LeftButton:
+        doc, pixel, image = self.canvas.document(), self._pixel(pos), self.canvas.image()
+        if doc is None or pixel is None or image is None or button != Qt.MouseButton.LeftButton:
             return
         fn = self.region_function(*pixel, exact=True)
-        region = None if fn is None else fn()
-        if region is None:
+        if fn is None:
             return
+        value = self.value_for(pixel)
         self.canvas.runner.cancel(self._key)
         self.preview.clear()
-        self.canvas.begin_edit(self.label)
-        segment_tools().write_region(doc, region, self.value_for(pixel))
-        self.canvas.finish_edit()
         self.seed = None  # the next move shows the region there again
+        if image.width * image.height <= SYNC_PIXELS:
+            self._write(fn(), value)
+            return
+        # a large image: the exact region is computed on the runner; every click gets its own job
+        self._commits += 1
+        key = f"{self._key}:commit{self._commits}"
+        self._pending_commits.add(key)
+
+        def done(region) -> None:
+            self._pending_commits.discard(key)
+            self._write(region, value)
+
+        self.canvas.runner.submit(key, lambda job: fn(), lane="io", priority=-4, on_done=done,
+                                  on_error=lambda _e, _t: self._pending_commits.discard(key))
+
+    @property
+    def commit_pending(self) -> bool:
+        return bool(self._pending_commits)
+
+    def _write(self, region: RegionMask | None, value: int) -> None:
+        doc = self.canvas.document()
+        if region is None or doc is None:
+            return
+        self.canvas.begin_edit(self.label)
+        segment_tools().write_region(doc, region, value)
+        self.canvas.finish_edit()
 
     def value_for(self, pixel: tuple[int, int]) -> int:
         """The class a click at ``pixel`` writes."""
@@ -145,8 +173,7 @@ class RegionTool(HoverRegionTool):
 
     name = "region"
     label = "Predicted region"
-    hint = ("Predicted region: click inside a predicted region to take it with the current class; "
-            "Shift+click (or the toolbar option) keeps the predicted class")
+    hint = "Predicted region: click to take a predicted region as the current class; Shift: its predicted class"
 
     def _takes_predicted(self) -> bool:
         shift = bool(self.canvas.modifiers & Qt.KeyboardModifier.ShiftModifier)
