@@ -60,10 +60,10 @@ class RegionMask:
 
 def _tight(mask: np.ndarray, rect: Rect) -> RegionMask | None:
     """The region cut to its own bounding box (None when empty)."""
-    ys, xs = np.nonzero(mask)
-    if ys.size == 0:
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
         return None
-    y0, y1, x0, x1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
     return RegionMask(np.ascontiguousarray(mask[y0:y1, x0:x1]), (rect[0] + x0, rect[1] + y0, rect[0] + x1, rect[1] + y1))
 
 
@@ -96,7 +96,7 @@ def _flood_window(pixels: np.ndarray, sx: int, sy: int, tol: int, connectivity: 
     diff = (tol,) * channels if channels > 1 else tol
     flags = connectivity | cv2.FLOODFILL_MASK_ONLY | cv2.FLOODFILL_FIXED_RANGE | (1 << 8)
     cv2.floodFill(img, flood, (int(sx), int(sy)), 0, diff, diff, flags)
-    return flood[1:-1, 1:-1].astype(bool)
+    return flood[1:-1, 1:-1].view(bool)  # 0 / 1
 
 
 def flood_region(read: Reader, width: int, height: int, x: float, y: float, tolerance: int,

@@ -163,3 +163,10 @@ def test_region_tool_without_a_prediction_says_so_in_the_status_bar(main_window,
     key(w.canvas, Qt.Key.Key_G)
     assert w.canvas.tool == "box" and w.actions_by_name["tool_box"].isChecked()
     assert "GrabCut" in w.status.currentMessage()
+    from segstudio.gui.main_actions import shortcut_table
+
+    rows = dict(shortcut_table(w))  # the shortcuts dialog lists the new tools and their canvas keys
+    assert rows["Box (GrabCut)"] == "G" and rows["Predicted Region"] == "R"
+    assert "click an edge" in rows["Polygon: move / insert / delete a point"]
+    tools_menu = [a.text() for a in w.menus["Tools"].actions()]
+    assert "Box (GrabCut)" in tools_menu and "Predicted Region" in tools_menu

@@ -2,7 +2,7 @@
 pixels within the tolerance of the one clicked) and the model-assisted click (the connected region of the
 prediction under the click).
 
-The preview follows the mouse and the wand tolerance: on images up to ``SYNC_PIXELS`` it is computed at once
+The preview follows the mouse and the wand tolerance: on images up to ``SYNC_PIXELS`` (512²) it is computed at once
 (a flood on a window around the cursor, grown only as far as the region reaches); on larger ones on the job
 runner (latest wins) over at most ``PREVIEW_LIMIT`` pixels each side of the cursor. A click computes the exact
 region (on the runner for large images) and writes it through the document (one undo step, paint rules apply).
@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainter
 
-from segstudio.gui.canvas.async_overlays import SYNC_PIXELS
 from segstudio.gui.canvas.region_preview import RegionOverlay
 from segstudio.gui.canvas.tool_base import Tool, segment_tools
 
 if TYPE_CHECKING:
     from segstudio.core.segment_tools import RegionMask
 
+#: up to this many image pixels a preview (and a click's region) is computed at once, above on the runner
+SYNC_PIXELS = 512 * 512
 #: half size (pixels) of the window a preview on a large image looks at
 PREVIEW_LIMIT = 1024
 NO_PREDICTION = "No prediction for this image yet: train a model or use Model › Predict Current Image"
