@@ -14,15 +14,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF, Qt
 
 from segstudio.gui.canvas.box_tool import BoxTool
-from segstudio.gui.canvas.polygon_tool import CLOSE_DISTANCE_PX, PolygonTool
+from segstudio.gui.canvas.polygon_tool import PolygonTool
 from segstudio.gui.canvas.region_tools import RegionTool, WandTool
 from segstudio.gui.canvas.tool_base import Tool, painting
 
 if TYPE_CHECKING:
     from segstudio.gui.canvas.canvas_view import CanvasView
 
-TOOL_NAMES: tuple[str, ...] = ("brush", "eraser", "polygon", "box", "fill", "wand", "region", "picker")
-__all__ = ["CLOSE_DISTANCE_PX", "TOOL_CLASSES", "TOOL_NAMES", "Tool"]
+__all__ = ["TOOL_CLASSES", "TOOL_NAMES", "Tool"]
 
 
 class BrushTool(Tool):
@@ -120,3 +119,5 @@ class PickerTool(Tool):
 TOOL_CLASSES: dict[str, type[Tool]] = {
     cls.name: cls for cls in (BrushTool, EraserTool, PolygonTool, BoxTool, FillTool, WandTool, RegionTool, PickerTool)
 }
+#: the tools in toolbar order
+TOOL_NAMES: tuple[str, ...] = tuple(TOOL_CLASSES)
