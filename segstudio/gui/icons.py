@@ -53,6 +53,25 @@ def _draw(name: str, p: QPainter, ink: QColor) -> None:
         p.setBrush(ink)
         for pt in pts:
             p.drawEllipse(pt, 2.2, 2.2)
+    elif name == "box":
+        p.setPen(QPen(ink, 1.8, Qt.PenStyle.DashLine))
+        p.drawRect(QRectF(4, 5, 24, 22))
+        p.setPen(pen)
+        p.setBrush(QColor(accent.red(), accent.green(), accent.blue(), 150))
+        p.drawEllipse(QRectF(9, 10, 14, 12))
+        p.setBrush(ink)
+        p.setPen(Qt.PenStyle.NoPen)
+        for x, y in ((4, 5), (28, 5), (4, 27), (28, 27)):
+            p.drawRect(QRectF(x - 2.2, y - 2.2, 4.4, 4.4))
+    elif name == "region":
+        p.setBrush(QColor(accent.red(), accent.green(), accent.blue(), 90))
+        p.setPen(QPen(ink, 1.6, Qt.PenStyle.DashLine))
+        p.drawRoundedRect(QRectF(4, 4, 19, 17), 6, 6)
+        p.setPen(pen)
+        p.setBrush(ink)
+        arrow = [QPointF(15, 12), QPointF(15, 29), QPointF(19, 25), QPointF(22, 31), QPointF(25, 29.5),
+                 QPointF(22, 24), QPointF(27, 23)]
+        p.drawPolygon(QPolygonF(arrow))
     elif name == "fill":
         p.save()
         p.translate(14, 17)

@@ -12,18 +12,25 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMenu, QSpinBox, QStyle, QToolBar, QWidget
 
+from segstudio.gui.canvas.tools import TOOL_CLASSES
 from segstudio.gui.class_panel import KEYED_CLASSES
 from segstudio.gui.icons import icon
+from segstudio.gui.tool_options import add_tool_options
 
 if TYPE_CHECKING:
     from segstudio.gui.main_window import MainWindow
 
 MENU_NAMES = ("File", "Edit", "View", "Tools", "Model", "Help")
 TOOLS = (("brush", "Brush", "B"), ("eraser", "Eraser", "E"), ("polygon", "Polygon", "P"),
-         ("fill", "Fill", "F"), ("wand", "Magic Wand", "W"), ("picker", "Class Picker", "I"))
+         ("box", "Box (GrabCut)", "G"), ("fill", "Fill", "F"), ("wand", "Magic Wand", "W"),
+         ("region", "Predicted Region", "R"), ("picker", "Class Picker", "I"))
 #: keys the canvas handles itself (not actions), listed in the shortcuts dialog
 CANVAS_KEYS = (("Brush size smaller / larger", "[ / ]"), ("Pan", "Space + drag, middle button"),
-               ("Zoom at cursor", "mouse wheel"), ("Close / cancel polygon", "Enter / Esc"),
+               ("Zoom at cursor", "mouse wheel"),
+               ("Polygon: close, then fill / cancel", "Enter (or click the first point, double-click), Enter / Esc"),
+               ("Polygon: move / insert / delete a point", "drag a point / click an edge / Delete, right-click"),
+               ("Box: accept / reject / adjust", "Enter, double-click / Esc / drag a handle"),
+               ("Predicted region with its predicted class", "Shift + click"),
                ("Erase with the brush", "right button"), ("Straight brush line", "Shift + click"))
 
 
@@ -108,6 +115,7 @@ def build_actions(window: MainWindow) -> None:
     group.setExclusive(True)
     for name, text, key in TOOLS:
         act = _action(window, f"tool_{name}", text, None, (key,), icon(name), checkable=True)
+        act.setStatusTip(TOOL_CLASSES[name].hint)
         act.triggered.connect(lambda _c=False, n=name: window.set_tool(n))
         group.addAction(act)
         m.addAction(act)
@@ -186,6 +194,7 @@ def _build_toolbar(window: MainWindow) -> None:
     window.brush_spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
     tb.addWidget(_label("Size "))
     tb.addWidget(window.brush_spin)
+    add_tool_options(window, tb)
     window.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
     window.toolbar = tb
 

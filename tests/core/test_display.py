@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -94,7 +93,9 @@ def test_auto_limits_are_percentiles():
     assert lo == pytest.approx(np.percentile(data, 0.5)) and hi == pytest.approx(np.percentile(data, 99.5))
 
 
-def test_contrast_change_rerenders_a_viewport_of_a_huge_image_fast():
+def test_contrast_change_rerenders_only_the_viewport_region_of_a_huge_image():
+    """A contrast change re-renders the viewport's region alone, exactly as a render of that crop would be
+    (time is measured in benchmarks/display_latency.py, not here)."""
     rng = np.random.default_rng(2)
     planes = rng.integers(0, 65535, (4, 4096, 4096), dtype=np.uint16)
     data = planes.transpose(1, 2, 0)
@@ -102,11 +103,11 @@ def test_contrast_change_rerenders_a_viewport_of_a_huge_image_fast():
                                      for c in ("#ff0000", "#00ff00", "#0000ff", "#ffffff")))
     comp = Compositor(data, settings)
     region = (1000, 1500, 2500, 2500)  # 1500 x 1000
-    comp.render(region)
-    times = []
-    for i in range(15):
-        comp.set_settings(settings.with_channel(i % 4, hi=50000 + i))
-        t0 = time.perf_counter()
-        comp.render(region)
-        times.append(time.perf_counter() - t0)
-    assert float(np.median(times)) < 0.05  # about 10 ms on 2 shared cores; generous for noisy CI
+    before = comp.render(region)
+    changed = settings.with_channel(3, hi=20000)
+    comp.set_settings(changed)
+    after = comp.render(region)
+    assert after.shape == (1000, 1500, 3)
+    crop = np.ascontiguousarray(data[1500:2500, 1000:2500])
+    np.testing.assert_array_equal(after, Compositor(crop, changed).render())
+    assert (after.astype(int) - before.astype(int)).sum() > 0  # brighter white channel

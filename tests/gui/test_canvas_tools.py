@@ -101,8 +101,10 @@ def test_polygon_fills_inside_when_closed_on_first_point(canvas, qtbot):
     for p in corners:
         QTest.mouseClick(vp, LEFT, NOMOD, canvas.image_to_view(*p))
     assert (canvas.document().mask == 255).all()  # nothing until closed
+    QTest.mouseClick(vp, LEFT, NOMOD, canvas.image_to_view(21, 21))  # near the first point: closes it
+    assert canvas._tool.closed and (canvas.document().mask == 255).all()  # still editable, not written
     with qtbot.waitSignal(canvas.editFinished, timeout=1000):
-        QTest.mouseClick(vp, LEFT, NOMOD, canvas.image_to_view(21, 21))  # near the first point
+        QTest.keyClick(canvas, Qt.Key.Key_Return)  # Enter commits
     m = canvas.document().mask
     assert (m[20:60, 20:70] == 2).all()
     assert (m[:20] == 255).all() and (m[60:] == 255).all() and (m[:, 70:] == 255).all()
@@ -115,6 +117,8 @@ def test_polygon_double_click_closes(canvas, qtbot):
     for p in [(10, 10), (60, 10)]:
         QTest.mouseClick(vp, LEFT, NOMOD, canvas.image_to_view(*p))
     QTest.mouseDClick(vp, LEFT, NOMOD, canvas.image_to_view(10, 60))
+    assert canvas._tool.closed and len(canvas._tool.points) == 3
+    QTest.keyClick(canvas, Qt.Key.Key_Enter)
     m = canvas.document().mask
     assert m[20, 20] == 1 and m[55, 50] == 255  # the triangle's inside / outside
     assert len(canvas.document().undo_labels) == 1
@@ -129,7 +133,9 @@ def test_polygon_enter_closes_and_escape_cancels(canvas, qtbot):
     assert (canvas.document().mask == 255).all() and not canvas.document().can_undo
     for p in [(10, 10), (40, 10), (40, 40), (10, 40)]:
         QTest.mouseClick(vp, LEFT, NOMOD, canvas.image_to_view(*p))
-    QTest.keyClick(canvas, Qt.Key.Key_Return)
+    QTest.keyClick(canvas, Qt.Key.Key_Return)  # closes
+    assert (canvas.document().mask == 255).all()
+    QTest.keyClick(canvas, Qt.Key.Key_Return)  # fills
     m = canvas.document().mask
     assert (m[10:40, 10:40] == 1).all() and m[45, 45] == 255
 

@@ -64,7 +64,9 @@ def test_a_locked_class_survives_brush_fill_wand_polygon_and_accept(main_window,
     key(w.canvas, Qt.Key.Key_P)
     for px, py in ((cx - 6, cy - 6), (cx + 6, cy - 6), (cx + 6, cy + 6), (cx - 6, cy + 6)):
         click_pixel(w, px, py)
-    QTest.keyClick(w.canvas, Qt.Key.Key_Return)
+    QTest.keyClick(w.canvas, Qt.Key.Key_Return)  # closes the polygon
+    QTest.keyClick(w.canvas, Qt.Key.Key_Return)  # fills it
+    assert not w.canvas._tool.points  # committed (and the locked pixels kept, below)
     assert (doc.mask[cells] == 1).all()
     w.set_prediction("sample_01.jpg", np.full((64, 64), 2, np.uint8))
     assert w.accept_prediction("all")

@@ -57,6 +57,11 @@ class OverlayPreparer:
             self.runner.cancel(self._key + ":display")
 
     @property
+    def current_prediction(self) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """(mask, confidence) of the prediction last set for the image shown (maybe still being coloured)."""
+        return self._prediction
+
+    @property
     def prediction_pending(self) -> bool:
         return self.runner.pending(self._key + ":prediction")
 

@@ -3,7 +3,7 @@
 Scene coordinates are image pixels (pixel (i, j) covers [i, i+1) x [j, j+1)). Nothing lives in
 the scene as items: ``drawBackground`` draws only the exposed part of the layers (photo through its display
 settings, mask, prediction in its style, uncertainty; :mod:`~segstudio.gui.canvas.scene_painter`) and
-``drawForeground`` the brush-size circle and the polygon being drawn. A
+``drawForeground`` the brush-size circle and the tool's feedback (polygon, box, previews). A
 mask change (a brush dab, an undo) refreshes only its dirty rect of the overlay and asks the
 viewport to repaint only that rect, so a stroke costs the same on 8192x8192 as on 1024x1024.
 
@@ -67,6 +67,8 @@ class CanvasView(QGraphicsView):
     zoomChanged = Signal(float)
     predictionDisplayed = Signal()  # the overlay of the last set_prediction is now drawn
     displayChanged = Signal()  # the image is drawn with other display settings
+    toolMessage = Signal(str)  # a tool's message for the status bar ("no prediction for this image")
+    wandToleranceChanged = Signal(int)
 
     def __init__(self, runner: JobRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -83,6 +85,7 @@ class CanvasView(QGraphicsView):
         self.viewport().setMouseTracking(True)
         self.viewport().setCursor(Qt.CursorShape.CrossCursor)
 
+        self.runner = runner  # the window's one job runner (GrabCut, previews of big images, overlays)
         self._image: LoadedImage | None = None
         self._document: MaskDocument | None = None
         self.image_layer: ImageLayer | None = None
@@ -95,6 +98,8 @@ class CanvasView(QGraphicsView):
         self._current_class = 1
         self._brush_size = 16
         self._wand_tolerance = 32
+        #: the model-assisted click writes the predicted class instead of the current one (Shift inverts)
+        self.region_takes_predicted_class = False
         self._hover: QPointF | None = None  # scene position of the mouse, None when outside
         self._last_cursor = (-1, -1)
         self._pan_from: QPointF | None = None
@@ -185,8 +190,19 @@ class CanvasView(QGraphicsView):
     def image(self) -> LoadedImage | None:
         return self._image
 
-    def image_rgb(self) -> np.ndarray | None:
-        return None if self._image is None else self._image.rgb
+    def composite_reader(self) -> Callable[[Rect], np.ndarray] | None:
+        """Reads crops of the image as the canvas shows it (8-bit RGB as it is, other images through their
+        display settings, only the crop rendered); None while the image is not drawn yet."""
+        settings = self.display_settings
+        if self._image is None or settings is None:
+            return None
+        from segstudio.core.segment_tools import composite_reader
+
+        return composite_reader(self._image.data, settings)
+
+    def prediction(self) -> tuple[np.ndarray, np.ndarray | None] | None:
+        """(predicted class mask, confidence or None) of the image shown, None without one."""
+        return self.overlays.current_prediction
 
     def document(self) -> MaskDocument | None:
         return self._document
@@ -209,7 +225,9 @@ class CanvasView(QGraphicsView):
         return self._current_class
 
     def set_current_class(self, class_id: int) -> None:
-        self._current_class = int(class_id)
+        if int(class_id) != self._current_class:
+            self._current_class = int(class_id)
+            self._tool.options_changed()
 
     # ---------------------------------------------------------------- tools
     @property
@@ -217,7 +235,7 @@ class CanvasView(QGraphicsView):
         return self._tool.name
 
     def set_tool(self, name: str) -> None:
-        """Switch tool: one of brush, eraser, polygon, fill, wand, picker."""
+        """Switch tool: one of ``TOOL_NAMES`` (brush, eraser, polygon, box, fill, wand, region, picker)."""
         if name not in self._tools:
             raise ValueError(f"unknown tool {name!r}; expected one of {', '.join(TOOL_NAMES)}")
         if name == self._tool.name:
@@ -246,7 +264,11 @@ class CanvasView(QGraphicsView):
 
     @wand_tolerance.setter
     def wand_tolerance(self, value: int) -> None:
-        self._wand_tolerance = max(0, min(255, int(value)))
+        value = max(0, min(255, int(value)))
+        if value != self._wand_tolerance:
+            self._wand_tolerance = value
+            self._tool.options_changed()  # the wand's preview follows at once
+            self.wandToleranceChanged.emit(value)
 
     def begin_edit(self, label: str) -> None:
         if self._document is not None:
@@ -303,6 +325,7 @@ class CanvasView(QGraphicsView):
         Small images are coloured at once; a large one in the background (the previous prediction of
         the same image stays on screen meanwhile) and ``predictionDisplayed`` tells when it is drawn."""
         self.overlays.set_prediction(mask, confidence)
+        self._tool.options_changed()  # a preview made from the prediction follows it
 
     @property
     def has_prediction(self) -> bool:
@@ -377,7 +400,7 @@ class CanvasView(QGraphicsView):
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         if self._image is None:
             return
-        if self._tool.name == "polygon" and event.button() == Qt.MouseButton.LeftButton:
+        if self._tool.wants_double_click and event.button() == Qt.MouseButton.LeftButton:
             self._tool.double_click(self.view_to_image(event.position()))
         else:  # other tools treat it as a second press
             self.mousePressEvent(event)
@@ -440,10 +463,10 @@ class CanvasView(QGraphicsView):
         if self.mask_layer is not None and self._document is not None:
             self.mask_layer.update_from(self._document.mask, rect)
             self.overlays.mask_edited(rect)
-            self._update_image_rect(QRectF(rect[0], rect[1], rect[2] - rect[0], rect[3] - rect[1]))
+            self.update_image_rect(QRectF(rect[0], rect[1], rect[2] - rect[0], rect[3] - rect[1]))
 
-    def _update_image_rect(self, rect: QRectF) -> None:
-        """Repaint only the viewport area showing image rect ``rect``."""
+    def update_image_rect(self, rect: QRectF) -> None:
+        """Repaint only the viewport area showing image rect ``rect`` (scene coordinates)."""
         view_rect = self.viewportTransform().mapRect(rect).toAlignedRect().adjusted(-2, -2, 2, 2)
         self.viewport().update(view_rect.intersected(QRect(QPoint(0, 0), self.viewport().size())))
 
@@ -460,7 +483,7 @@ class CanvasView(QGraphicsView):
         rect = self._brush_rect()
         if rect is not None:
             z = self.nav.zoom
-            self._update_image_rect(rect.adjusted(-2 / z, -2 / z, 2 / z, 2 / z))
+            self.update_image_rect(rect.adjusted(-2 / z, -2 / z, 2 / z, 2 / z))
 
     @contextmanager
     def _brush_cursor_change(self) -> Iterator[None]:
