@@ -43,7 +43,7 @@ def test_a_mask_saved_mid_epoch_is_drawn_before_the_epoch_ends_and_previews_foll
 
     live = LiveData()
     cfg = tiny_config(epochs=LIVE_EPOCHS, steps_per_epoch=100_000, watch_project=True, preview_every_s=every,
-                      scheduler="none")
+                      scheduler="none", warmup_epochs=0.0)
     trainer = Trainer(tiny_project, cfg, [recorder, SlowSteps()], live_data=live)
     assert trainer.live_data is live
     result = {}
@@ -81,7 +81,6 @@ def test_a_mask_saved_mid_epoch_is_drawn_before_the_epoch_ends_and_previews_foll
     steps = [p.global_step for p in previews]
     assert steps == sorted(steps) and len(set(steps)) == len(steps)
     assert all(p.mask.shape == (64, 64) and p.epoch == 0 for p in previews)
-    assert len(previews) < len(recorder.of("on_step")) / 4  # not one per step
 
 
 def test_corrective_crops_cover_the_edited_box(tiny_project):
