@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
-
-from segstudio.core.errors import SegstudioError
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -21,45 +18,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def evaluate(checkpoint: str, project_path: str, device: str = "auto", split: str = "all",
              value_map: dict[int, int] | None = None) -> dict:
-    """Metrics of a checkpoint on a project's labeled images (pixels labeled 255 ignored)."""
-    import torch
+    """Metrics of a checkpoint on a project's labeled images (pixels labeled 255 ignored), computed by the
+    engine's one evaluation (:func:`segstudio.engine.evaluation.evaluate_checkpoint`), as validation does."""
+    from segstudio.engine.evaluation import evaluate_checkpoint
 
-    from segstudio.core.project import Project
-    from segstudio.engine.data import read_labeled
-    from segstudio.engine.metrics import confusion_matrix, metrics_from_confusion
-    from segstudio.engine.predictor import Predictor
-
-    project = Project.open(Path(project_path).resolve())
-    predictor = Predictor.from_checkpoint(checkpoint, device=device)
-    ck_names = [c.name for c in predictor.classes]
-    if ck_names != project.class_names:
-        raise SegstudioError(f"checkpoint {checkpoint} was trained on classes {ck_names}, which differ from "
-                             f"{project.root}'s classes {project.class_names}; refusing to evaluate")
-    images = project.labeled_images()
-    if split != "all":
-        wanted = set((predictor.checkpoint.get("split") or {}).get(split) or [])
-        images = [p for p in images if project.image_id(p) in wanted]
-    if not images:
-        raise SegstudioError(f"no labeled images in {project.root}" + (f" for the {split} split" if split != "all" else ""))
-    C = project.num_classes
-    cm = torch.zeros((C, C), dtype=torch.int64)
-    used = 0
-    for path in images:
-        got = read_labeled(project, path, value_map, lambda m: print(f"warning: {m}", file=sys.stderr),
-                           predictor.channels)  # channels other than the model's: ChannelMismatchError, exit 2
-        if got is None:
-            continue
-        rgb, mask = got
-        pred = predictor.predict(rgb)
-        cm += confusion_matrix(torch.from_numpy(pred.mask), torch.from_numpy(mask), C)
-        used += 1
-    if used == 0:
-        raise SegstudioError(f"no readable labeled images in {project.root}")
-    m = metrics_from_confusion(cm)
-    per_class = {name: v for name, v in zip(project.class_names, m.per_class_iou)}
-    return {"miou": m.miou, "iou": per_class, "per_class_iou": per_class,
-            "dice": m.dice, "per_class_dice": {n: v for n, v in zip(project.class_names, m.per_class_dice)},
-            "pixel_acc": m.pixel_acc, "images": used, "checkpoint": str(checkpoint)}
+    return evaluate_checkpoint(checkpoint, project_path, device, split, value_map,
+                               warn=lambda m: print(f"warning: {m}", file=sys.stderr))
 
 
 def run(args: argparse.Namespace) -> int:

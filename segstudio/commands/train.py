@@ -90,7 +90,9 @@ def run(args: argparse.Namespace) -> int:
     from segstudio.engine.progress import ConsoleProgress
     from segstudio.engine.trainer import Trainer
 
-    main_process = os.environ.get("RANK", "0") in ("", "0")  # under torchrun only rank 0 reports
+    from segstudio.engine.distributed import is_main_process
+
+    main_process = is_main_process()  # under torchrun only rank 0 reports
     if main_process:
         _pretrained_hint(config)
     trainer = Trainer(project, config, [ConsoleProgress()] if main_process else [])

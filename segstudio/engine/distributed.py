@@ -59,17 +59,23 @@ def _wants_cuda(device_spec: str) -> bool:
     return spec.startswith("cuda")
 
 
+def process_info() -> DistInfo:
+    """This process's place in the job as torchrun's environment gives it (no group is joined)."""
+    if not launched_by_torchrun():
+        return NOT_DISTRIBUTED
+    return DistInfo(True, _env_int("RANK", 0), _env_int("WORLD_SIZE", 1), _env_int("LOCAL_RANK", 0), "")
+
+
 def init_distributed(device_spec: str = "auto") -> DistInfo:
     """Join the torchrun process group, or return a disabled DistInfo when not under torchrun.
 
     NCCL when the device is CUDA (each process takes GPU ``LOCAL_RANK``), gloo on CPU.
     Calling it again in the same process returns the existing group's info.
     """
-    if not launched_by_torchrun():
-        return DistInfo(False, 0, 1, 0, "")
-    rank = _env_int("RANK", 0)
-    world_size = _env_int("WORLD_SIZE", 1)
-    local_rank = _env_int("LOCAL_RANK", 0)
+    env = process_info()
+    if not env.enabled:
+        return NOT_DISTRIBUTED
+    rank, world_size, local_rank = env.rank, env.world_size, env.local_rank
     use_cuda = _wants_cuda(device_spec)
     if use_cuda:
         if not torch.cuda.is_available():
@@ -106,10 +112,8 @@ def rank_device(device: torch.device | str, info: DistInfo) -> torch.device:
 
 
 def is_main_process() -> bool:
-    """True on rank 0, and always when not distributed: only this process writes files."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank() == 0
-    return _env_int("RANK", 0) == 0 if launched_by_torchrun() else True
+    """True on rank 0, and always when not distributed: only this process writes files and reports."""
+    return process_info().is_main
 
 
 def wrap_model(model: nn.Module, info: DistInfo, device: torch.device | str | None = None,
@@ -117,7 +121,10 @@ def wrap_model(model: nn.Module, info: DistInfo, device: torch.device | str | No
     """DistributedDataParallel around ``model`` when distributed, else ``model`` itself.
 
     On CUDA, BatchNorm layers become SyncBatchNorm so statistics span the global batch
-    (gloo on CPU has no SyncBatchNorm; there each rank normalises over its own share).
+    (gloo on CPU has no SyncBatchNorm; there each rank normalises over its own share). Buffers
+    are not broadcast in the forward pass and the trainer runs backward under ``no_sync()``,
+    averaging the gradients itself (:func:`average_gradients`) once every rank has said it did not
+    run out of memory: no collective runs between the start of a step and that agreement.
     """
     if not info.enabled:
         return model
@@ -127,8 +134,27 @@ def wrap_model(model: nn.Module, info: DistInfo, device: torch.device | str | No
     if device.type == "cuda":
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         return DDP(model, device_ids=[device.index if device.index is not None else info.local_rank],
-                   find_unused_parameters=find_unused_parameters)
-    return DDP(model, find_unused_parameters=find_unused_parameters)
+                   find_unused_parameters=find_unused_parameters, broadcast_buffers=False)
+    return DDP(model, find_unused_parameters=find_unused_parameters, broadcast_buffers=False)
+
+
+def average_gradients(model: nn.Module, info: DistInfo) -> None:
+    """Average the gradients of ``model``'s parameters over the ranks, one all-reduce per dtype."""
+    if not (info.enabled and dist.is_initialized()):
+        return
+    from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    for p in params:  # the same layout on every rank, also for a parameter a step did not use
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    for dtype in sorted({p.grad.dtype for p in params}, key=str):
+        grads = [p.grad for p in params if p.grad.dtype == dtype]
+        flat = _flatten_dense_tensors(grads)
+        dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+        flat.div_(info.world_size)
+        for g, avg in zip(grads, _unflatten_dense_tensors(flat, grads)):
+            g.copy_(avg)
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:

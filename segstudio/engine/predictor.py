@@ -30,7 +30,7 @@ from segstudio.engine.data import model_input, normalization_tensors
 from segstudio.engine.pixels import native_input, range_tensor, standard_tensors, storage_tensor
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
 from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD
-from segstudio.engine.tiling import predict_tiled, predict_tiled_mask
+from segstudio.engine.tiling import entropy_sum, predict_tiled, predict_tiled_mask
 
 if TYPE_CHECKING:
     from segstudio.core.image_io import LoadedImage
@@ -103,8 +103,8 @@ def predict_probs(model: nn.Module, x: torch.Tensor, num_classes: int, tile: int
 def probs_to_prediction(probs: torch.Tensor) -> Prediction:
     """Argmax mask, confidence and mean entropy from (C, H, W) probabilities."""
     conf, mask = probs.max(0)
-    ent = -(probs * probs.clamp(min=1e-8).log()).sum(0).mean()
-    return Prediction(mask.to(torch.uint8).cpu().numpy(), conf.float().cpu().numpy().astype(np.float32), float(ent))
+    entropy = entropy_sum(probs) / max(1, probs.shape[1] * probs.shape[2])
+    return Prediction(mask.to(torch.uint8).cpu().numpy(), conf.float().cpu().numpy().astype(np.float32), entropy)
 
 
 class Predictor:
@@ -133,17 +133,20 @@ class Predictor:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: str = "auto", batch_size: int | None = None) -> "Predictor":
-        """Load a checkpoint (weights only, never code); tiles are the training crop size (at least 256)."""
+        """Load a checkpoint (weights only, never code); tiles are :func:`~segstudio.engine.evaluation.inference_tile`
+        of the training crop, as in validation."""
         from segstudio.engine.checkpoint import (build_model_from_checkpoint, checkpoint_channels, checkpoint_classes,
                                                  checkpoint_normalization, load_checkpoint)
 
         ckpt = load_checkpoint(path)
         dev = resolve_device(device)
         mean, std = checkpoint_normalization(ckpt)
+        from segstudio.engine.evaluation import inference_tile
+
         crop = int((ckpt.get("config") or {}).get("crop", 512))
         precision = resolve_precision("auto", dev)  # fp32 off CUDA
         pred = cls(build_model_from_checkpoint(ckpt), checkpoint_classes(ckpt), {"mean": mean, "std": std}, dev,
-                   tile=max(crop, 256), precision=precision, batch_size=batch_size, channels=checkpoint_channels(ckpt))
+                   tile=inference_tile(crop), precision=precision, batch_size=batch_size, channels=checkpoint_channels(ckpt))
         pred.checkpoint = ckpt  # type: ignore[attr-defined]
         return pred
 

@@ -1,4 +1,4 @@
-"""Process-level helpers for the trainer: distributed collectives, RNG state, callback dispatch, run ids."""
+"""Process-level helpers for the trainer: seeding and RNG state, callback dispatch, run ids, JSON-safe values."""
 
 from __future__ import annotations
 
@@ -9,53 +9,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import torch
-
-from segstudio.engine import distributed as D
-from segstudio.engine.distributed import NOT_DISTRIBUTED, DistInfo
-
-
-class DistOps:
-    """The trainer's view of :mod:`segstudio.engine.distributed`: collectives that are no-ops in one process."""
-
-    def __init__(self) -> None:
-        self.info: DistInfo = NOT_DISTRIBUTED
-
-    def init(self, device_spec: str) -> DistInfo:
-        self.info = D.init_distributed(device_spec)
-        return self.info
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.info.enabled)
-
-    @property
-    def is_main(self) -> bool:
-        return (not self.enabled) or int(self.info.rank) == 0
-
-    def wrap(self, model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-        return D.wrap_model(model, self.info, device) if self.enabled else model
-
-    def any_rank(self, flag: bool) -> bool:
-        """True everywhere if ``flag`` is True on any rank (cancel must stop every process at the same step)."""
-        return D.any_rank(flag, self.info) if self.enabled else bool(flag)
-
-    def all_reduce_sum(self, t: torch.Tensor) -> torch.Tensor:
-        return D.all_reduce_sum(t, self.info) if self.enabled else t
-
-    def all_reduce_mean(self, t: torch.Tensor) -> torch.Tensor:
-        return D.all_reduce_mean(t, self.info) if self.enabled else t
-
-    def broadcast_object(self, obj: Any) -> Any:
-        """Rank 0's ``obj`` on every rank (must be called by all ranks)."""
-        return D.broadcast_object(obj, self.info) if self.enabled else obj
-
-    def barrier(self) -> None:
-        if self.enabled:
-            D.barrier(self.info)
-
-    def cleanup(self, ok: bool = True) -> None:
-        if self.enabled:
-            D.cleanup(self.info, wait_for_peers=ok)
 
 
 def seed_everything(seed: int) -> None:

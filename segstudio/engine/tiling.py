@@ -254,6 +254,11 @@ def iter_tiled_bands(forward: Forward, image: torch.Tensor, num_classes: int, ti
         yield y0, y1, run.normalize_(sums.clone(), y0)
 
 
+def entropy_sum(probs: torch.Tensor) -> float:
+    """Sum over the pixels of the per-pixel entropy (nats) of (C, ...) probabilities (0 log 0 = 0)."""
+    return float(torch.special.entr(probs).sum(dtype=torch.float64))
+
+
 @torch.inference_mode()
 def predict_tiled_mask(forward: Forward, image: torch.Tensor, num_classes: int, tile: int = 512, overlap: float = 0.25,
                        batch_size: int = 8) -> tuple[np.ndarray, np.ndarray, float]:
@@ -265,10 +270,10 @@ def predict_tiled_mask(forward: Forward, image: torch.Tensor, num_classes: int, 
     _, height, width = image.shape
     mask = np.empty((height, width), np.uint8)
     confidence = np.empty((height, width), np.float32)
-    entropy_sum = 0.0
+    total_entropy = 0.0
     for y0, y1, probs in iter_tiled_bands(forward, image, num_classes, tile, overlap, batch_size):
         conf, labels = probs.max(0)
-        entropy_sum += float(torch.special.entr(probs).sum(dtype=torch.float64))  # -p log p, 0 at p = 0
+        total_entropy += entropy_sum(probs)
         mask[y0:y1] = labels.to(torch.uint8).cpu().numpy()
         confidence[y0:y1] = conf.cpu().numpy()
-    return mask, confidence, entropy_sum / max(1, height * width)
+    return mask, confidence, total_entropy / max(1, height * width)

@@ -1,13 +1,14 @@
-"""What a training checkpoint holds beyond the weights, and how a run resumes from one.
+"""Everything a training run changes as it goes (:class:`TrainState`), and how a checkpoint holds it.
 
-The trainer builds its checkpoints with :func:`training_checkpoint` and restores from one with
-:func:`resumed_config` (the experiment's settings) and :func:`restore_training_state` (optimizer,
-scheduler, scaler, RNG and the position inside the epoch), so a resumed run continues exactly.
+``TrainState.state_dict()`` is the part of a checkpoint that resumes a run exactly (weights,
+optimizer, schedule, scaler, RNG, position, best metric, the running epoch loss);
+``load_state_dict()`` puts it back. :func:`training_checkpoint` adds what inference needs
+(:class:`RunDescription`), :func:`resumed_config` takes the experiment's settings from a checkpoint.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -28,25 +29,92 @@ RESUMED_FIELDS = ("model", "model_args", "batch_size", "lr", "crop", "loss", "cl
 
 @dataclass
 class TrainPosition:
-    """Where training stands: epoch and step inside it (steps done)."""
+    """Where training stands: the epoch, the steps done in it and in all, the samples of its order used."""
 
     epoch: int = 0
     step: int = 0
     global_step: int = 0
     draw_pos: int = 0  # how many samples of this epoch's global order are used (all ranks together)
 
-    def next_epoch(self) -> "TrainPosition":
-        """The start of the following epoch."""
-        return TrainPosition(self.epoch + 1, 0, self.global_step, 0)
+    def advance(self, samples: int) -> None:
+        """One optimisation step done, which used ``samples`` samples of the epoch's order (all ranks)."""
+        self.step += 1
+        self.global_step += 1
+        self.draw_pos += samples
+
+    def finish_epoch(self) -> None:
+        """The epoch is done (trained, validated): the position is the start of the next one."""
+        self.epoch += 1
+        self.step = 0
+        self.draw_pos = 0
 
 
 @dataclass
-class RestoredState:
-    """The training state a checkpoint gives back (besides the weights and the optimizer objects)."""
+class TrainState:
+    """What training changes: the model and its optimiser objects, the position, the best metric.
 
-    position: TrainPosition
-    best_miou: float | None
-    epoch_loss: list  # [sum, count] of the step losses of the interrupted epoch
+    ``epoch_loss`` is [sum, count] of the step losses of the current epoch (so a run resumed
+    mid-epoch reports the same epoch loss).
+    """
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Any
+    scaler: torch.amp.GradScaler
+    position: TrainPosition = field(default_factory=TrainPosition)
+    best_miou: float | None = None
+    epoch_loss: list = field(default_factory=lambda: [0.0, 0])
+
+    def add_losses(self, losses: list[float]) -> None:
+        self.epoch_loss = [self.epoch_loss[0] + float(sum(losses)), self.epoch_loss[1] + len(losses)]
+
+    def mean_epoch_loss(self) -> float:
+        return float(self.epoch_loss[0]) / max(1, int(self.epoch_loss[1]))
+
+    def state_dict(self, device: torch.device) -> dict[str, Any]:
+        """The checkpoint entries that resume this state exactly (tensors on the CPU, RNG of ``device``)."""
+        pos = self.position
+        return {
+            "epoch": pos.epoch, "global_step": pos.global_step,
+            "position": {"epoch": pos.epoch, "step": pos.step, "draw_pos": pos.draw_pos},
+            "epoch_loss": list(self.epoch_loss),
+            "best_miou": self.best_miou,
+            "state_dict": {k: v.detach().clone().cpu() for k, v in self.model.state_dict().items()},
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
+            "rng": rng_state(device),
+        }
+
+    def load_state_dict(self, ckpt: dict[str, Any], device: torch.device) -> None:
+        """Restore from a checkpoint (weights, optimiser objects, RNG, position); one clear error when it does not fit."""
+        where = ckpt.get("_path", "the checkpoint")
+        try:
+            self.model.load_state_dict(ckpt["state_dict"])
+        except (KeyError, RuntimeError) as exc:
+            raise SegstudioError(f"cannot resume from {where}: its weights do not fit the model "
+                                 f"({_first_line(exc)})") from None
+        try:
+            if ckpt.get("optimizer"):
+                self.optimizer.load_state_dict(ckpt["optimizer"])
+            if ckpt.get("scheduler"):
+                self.scheduler.load_state_dict(ckpt["scheduler"])
+            if ckpt.get("scaler") and self.scaler.is_enabled():
+                self.scaler.load_state_dict(ckpt["scaler"])
+            set_rng_state(ckpt.get("rng") or {}, device)
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as exc:
+            raise SegstudioError(f"cannot resume from {where}: its optimizer, schedule or random state does not fit "
+                                 f"this run ({_first_line(exc)})") from None
+        p = ckpt.get("position") or {}
+        self.position = TrainPosition(int(p.get("epoch", ckpt.get("epoch", 0))), int(p.get("step", 0)),
+                                      int(ckpt.get("global_step", 0)), int(p.get("draw_pos", 0)))
+        el = ckpt.get("epoch_loss")
+        self.epoch_loss = [float(el[0]), int(el[1])] if self.position.step > 0 and el else [0.0, 0]
+        self.best_miou = ckpt.get("best_miou")
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
 
 
 def resumed_config(config: TrainConfig, ckpt: dict[str, Any], class_names: list[str]) -> TrainConfig:
@@ -57,31 +125,6 @@ def resumed_config(config: TrainConfig, ckpt: dict[str, Any], class_names: list[
         raise SegstudioError(f"cannot resume from {config.resume}: its classes {names} differ from the project's "
                              f"{list(class_names)}")
     return replace(config, **{k: getattr(saved, k) for k in RESUMED_FIELDS})
-
-
-def restore_training_state(ckpt: dict[str, Any], optimizer: torch.optim.Optimizer, scheduler: Any,
-                           scaler: torch.amp.GradScaler, device: torch.device, steps_per_epoch: int) -> RestoredState:
-    """Load optimizer, scheduler, scaler and RNG state from ``ckpt``; return where training stands."""
-    try:
-        if ckpt.get("optimizer"):
-            optimizer.load_state_dict(ckpt["optimizer"])
-        if ckpt.get("scheduler"):
-            scheduler.load_state_dict(ckpt["scheduler"])
-        if ckpt.get("scaler") and scaler.is_enabled():
-            scaler.load_state_dict(ckpt["scaler"])
-        set_rng_state(ckpt.get("rng") or {}, device)
-    except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as exc:
-        where = ckpt.get("_path", "the checkpoint")
-        raise SegstudioError(f"cannot resume from {where}: its optimizer, schedule or random state does not fit "
-                             f"this run ({str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__})") from None
-    p = ckpt.get("position") or {}
-    pos = TrainPosition(int(p.get("epoch", ckpt.get("epoch", 0))), int(p.get("step", 0)),
-                        int(ckpt.get("global_step", 0)), int(p.get("draw_pos", 0)))
-    if pos.step >= steps_per_epoch:
-        pos = pos.next_epoch()
-    el = ckpt.get("epoch_loss")
-    epoch_loss = [float(el[0]), int(el[1])] if pos.step > 0 and el else [0.0, 0]
-    return RestoredState(pos, ckpt.get("best_miou"), epoch_loss)
 
 
 @dataclass
@@ -100,10 +143,8 @@ class RunDescription:
     channels: dict | None = None  # the ChannelSpec's JSON (None: RGB)
 
 
-def training_checkpoint(run: RunDescription, model: nn.Module, optimizer: torch.optim.Optimizer, scheduler: Any,
-                        scaler: torch.amp.GradScaler, device: torch.device, pos: TrainPosition, epoch_loss: list,
-                        best_miou: float | None, metrics: dict) -> dict:
-    """The full checkpoint: state for exact resume plus everything inference needs."""
+def training_checkpoint(run: RunDescription, state: TrainState, device: torch.device, metrics: dict) -> dict:
+    """The full checkpoint: the state for exact resume plus everything inference needs."""
     cfg = run.config
     return {
         "format": FORMAT, "version": VERSION, "segstudio_version": __version__,
@@ -112,19 +153,11 @@ def training_checkpoint(run: RunDescription, model: nn.Module, optimizer: torch.
         "classes": [c.to_json() for c in run.classes],
         "normalization": {"mean": list(run.mean), "std": list(run.std)},
         "config": cfg.to_json(),
-        "epoch": pos.epoch, "global_step": pos.global_step,
-        "position": {"epoch": pos.epoch, "step": pos.step, "draw_pos": pos.draw_pos},
         "steps_per_epoch": run.steps_per_epoch,
-        "epoch_loss": list(epoch_loss),
         "metrics": jsonable(metrics),
-        "best_miou": best_miou,
         "pretrained": run.pretrained,
         "init_source": run.init_source,
         "split": {"train": list(run.train_ids), "val": list(run.val_ids)},
         "channels": run.channels,
-        "state_dict": {k: v.detach().clone().cpu() for k, v in model.state_dict().items()},
-        "optimizer": optimizer.state_dict(),
-        "scheduler": scheduler.state_dict(),
-        "scaler": scaler.state_dict() if scaler.is_enabled() else None,
-        "rng": rng_state(device),
+        **state.state_dict(device),
     }

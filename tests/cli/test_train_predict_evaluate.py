@@ -84,6 +84,24 @@ def test_evaluate_prints_one_json_object(project, trained, capsys):
     assert json.loads(capsys.readouterr().out)["images"] == 1  # the run's own validation image
 
 
+def test_evaluate_on_best_pt_prints_the_miou_the_run_recorded(tmp_path, capsys):
+    from segstudio.core.demo import generate_demo_project
+
+    # validation images larger than the inference tile: validation and evaluate both go through tiles
+    project = generate_demo_project(tmp_path / "big", n_images=4, labeled=4, size=(560, 600))
+    run_dir = tmp_path / "run"
+    assert main(["train", str(project.root), *TINY, "--epochs", "3", "--val-fraction", "0.5", "--out", str(run_dir)]) == 0
+    records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    best_epoch = max((r for r in records if r["type"] == "EpochEnd"), key=lambda r: r["miou"])
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir / "best.pt"), str(project.root), "--device", "cpu", "--split", "val"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["images"] == 2
+    assert f"{result['miou']:.4f}" == f"{best_epoch['miou']:.4f}"
+    assert result["miou"] == pytest.approx(best_epoch["miou"], abs=1e-9)  # the same computation, not a close one
+    assert result["pixel_acc"] == pytest.approx(best_epoch["pixel_acc"], abs=1e-9)
+
+
 def test_evaluate_refuses_other_classes(project, trained, capsys):
     project.add_class("extra")
     assert main(["evaluate", str(trained / "best.pt"), str(project.root)]) == 2

@@ -242,3 +242,84 @@ def test_two_process_gloo_training_matches_one_process_with_the_same_global_batc
     assert torch.load(ddp_dir / "last.pt", weights_only=True)["epoch"] == 3
     assert {p for p in tmp_path.rglob("*") if p.is_file()} == before
     assert not (project / "runs").exists()
+
+
+# an out-of-memory error on rank 1 only, at its second step (the GroupNorm models of _GROUP_NORM)
+_OOM_DRIVER = _GROUP_NORM + '''
+import json, os, sys
+from pathlib import Path
+import torch
+from segstudio.engine.config import TrainConfig
+from segstudio.engine.trainer import Trainer
+rank = int(os.environ.get("RANK", 0))
+calls = {"n": 0}
+original = Trainer._forward_backward
+def flaky(self, x, y):
+    calls["n"] += 1
+    if rank == 1 and calls["n"] == 2:
+        raise torch.OutOfMemoryError("CUDA out of memory (injected on rank 1)")
+    return original(self, x, y)
+Trainer._forward_backward = flaky
+cfg = TrainConfig.from_json(json.loads(Path(sys.argv[2]).read_text()))
+trainer = Trainer(sys.argv[1], cfg)
+end = trainer.run()
+torch.save(trainer.model.state_dict(), Path(sys.argv[3], f"rank{rank}.pt"))
+report = {"rank": rank, "status": end.status, "message": end.message, "traceback": end.traceback,
+          "rank_batch": trainer.setup.rank_batch, "calls": calls["n"]}
+Path(sys.argv[3], f"rank{rank}.json").write_text(json.dumps(report))
+sys.exit(0 if end.status == "completed" else 1)
+'''
+
+
+@pytest.mark.slow
+def test_an_out_of_memory_error_on_one_rank_halves_the_batch_on_every_rank(tmp_path, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    from segstudio.core.demo import generate_demo_project
+    from segstudio.engine.config import TrainConfig
+    from segstudio.engine.trainer import Trainer
+
+    project = tmp_path / "project"
+    generate_demo_project(project, n_images=8, labeled=8, size=(64, 64))
+    driver = tmp_path / "oom_driver.py"
+    driver.write_text(_OOM_DRIVER)
+    ddp_dir, reports_dir = tmp_path / "ddp", tmp_path / "reports"
+    reports_dir.mkdir()
+    (tmp_path / "ddp.json").write_text(json.dumps(_train_config(ddp_dir, batch_size=4)))
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           str(driver), str(project), str(tmp_path / "ddp.json"), str(reports_dir)],
+                          capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    reports = {r["rank"]: r for r in (json.loads(p.read_text()) for p in reports_dir.glob("rank*.json"))}
+    assert all(r["status"] == "completed" for r in reports.values()), reports
+    assert reports[0]["rank_batch"] == reports[1]["rank_batch"] == 1  # both halved, from 2 each
+    assert reports[0]["calls"] == reports[1]["calls"] == 7  # 6 steps; both ranks did the second one again, halved
+    w0, w1 = (torch.load(reports_dir / f"rank{r}.pt", weights_only=True) for r in (0, 1))
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)  # the same weights on both ranks
+    reduced = [r for r in _records(ddp_dir) if r["type"] == "BatchSizeReduced"]
+    assert [(r["old"], r["new"]) for r in reduced] == [(4, 2)] and "out of memory" in reduced[0]["reason"]
+    steps = [r["global_step"] for r in _records(ddp_dir) if r["type"] == "StepEvent"]
+    assert steps == list(range(6))
+
+    # one process with the global batch and the same out-of-memory error at its second step sees the
+    # same samples (positions in step), so it lands where the two processes did; without the error it
+    # would have trained on other crops
+    _group_norm_models(monkeypatch)
+    original = Trainer._forward_backward
+    calls = {"n": 0}
+
+    def flaky(self, x, y):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise torch.OutOfMemoryError("CUDA out of memory (injected)")
+        return original(self, x, y)
+
+    control_dir, single_dir = tmp_path / "control", tmp_path / "single"
+    assert Trainer(project, TrainConfig.from_json(_train_config(control_dir, 4))).run().status == "completed"
+    monkeypatch.setattr(Trainer, "_forward_backward", flaky)
+    assert Trainer(project, TrainConfig.from_json(_train_config(single_dir, 4))).run().status == "completed"
+    ddp, single, control = _weights(ddp_dir), _weights(single_dir), _weights(control_dir)
+    assert _distance(ddp, single) < 0.2 * _distance(ddp, control)

@@ -208,28 +208,16 @@ def test_other_models_train(tiny_project, tiny_config, model, args, monkeypatch,
     assert ck["model"]["name"] == model and ck["pretrained"] is None
 
 
-class _PeerRank:
-    """Distributed collectives as seen from a process whose (simulated) peer rank 0 differs from it."""
-
-    def __init__(self, rank0_run_dir) -> None:
-        from segstudio.engine.runtime import DistOps
-
-        class Ops(DistOps):
-            def all_reduce_mean(ops, t):  # the peer's loss is 1 higher: the mean is 0.5 higher
-                return t.add_(0.5)
-
-            def broadcast_object(ops, obj):
-                return str(rank0_run_dir)
-
-        self.ops = Ops()
-
-
 def test_logged_step_loss_is_the_mean_over_ranks_and_run_folder_comes_from_rank0(tiny_project, tiny_config, tmp_path,
-                                                                                  recorder):
+                                                                                  recorder, monkeypatch):
+    from segstudio.engine import distributed
+
     plain, seen = type(recorder)(), recorder
     assert Trainer(tiny_project, tiny_config(out=tmp_path / "plain"), [plain]).run().status == "completed"
+    # the collectives as seen from a process whose (simulated) peer, rank 0, differs from it
+    monkeypatch.setattr(distributed, "all_reduce_mean", lambda t, info: t.add_(0.5))  # the peer's loss is 1 higher
+    monkeypatch.setattr(distributed, "broadcast_object", lambda obj, info: str(tmp_path / "from-rank0"))
     trainer = Trainer(tiny_project, tiny_config(), [seen])  # no --out: this rank would name its own folder
-    trainer.dist = _PeerRank(tmp_path / "from-rank0").ops
     end = trainer.run()
     assert end.status == "completed", end.message
     assert end.run_dir == tmp_path / "from-rank0" == seen.of("on_train_start")[0].run_dir

@@ -125,7 +125,7 @@ def test_a_failing_training_is_reported_with_details_and_the_app_keeps_running(q
     def out_of_memory(self):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(Trainer, "_train", out_of_memory)
+    monkeypatch.setattr(Trainer, "fit", out_of_memory)
     panel.form.extra_config = dict(TINY)
     with qtbot.waitSignal(panel.trainingFinished, timeout=FINISH_TIMEOUT) as done:
         click(panel.train_button)
