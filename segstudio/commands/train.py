@@ -21,10 +21,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _limit_threads() -> None:
-    if "OMP_NUM_THREADS" not in os.environ:
-        import torch
+    """torch's CPU threads by the one rule of :mod:`segstudio.engine.threads` (also the GUI worker's)."""
+    from segstudio.engine.threads import apply_torch_threads
 
-        torch.set_num_threads(min(2, torch.get_num_threads()))
+    apply_torch_threads()
 
 
 def build_config(args: argparse.Namespace):
