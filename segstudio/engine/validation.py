@@ -17,8 +17,10 @@ from segstudio.engine.predictor import predict_probs
 def validation_sums(model: nn.Module, samples: list[Sample], num_classes: int, device: torch.device,
                     mean: list[float], std: list[float], precision: str, channels_last: bool, tile: int,
                     rank: int = 0, world_size: int = 1,
-                    cancelled: Callable[[], bool] = lambda: False) -> tuple[torch.Tensor, torch.Tensor]:
+                    cancelled: Callable[[], bool] = lambda: False, tta: str = "none") -> tuple[torch.Tensor, torch.Tensor]:
     """(confusion matrix (C, C) int64, [NLL sum, labeled pixel count]) over this rank's share of ``samples``.
+
+    ``tta``: the test-time augmentation the run predicts with (so evaluate reproduces these numbers).
 
     Sums, not means, so that ranks can all-reduce them. Leaves ``model`` in eval mode.
     """
@@ -29,7 +31,8 @@ def validation_sums(model: nn.Module, samples: list[Sample], num_classes: int, d
         if cancelled():
             break
         x = sample_input(s, device, mean, std)
-        probs = predict_probs(model, x, num_classes, tile=tile, precision=precision, channels_last=channels_last)
+        probs = predict_probs(model, x, num_classes, tile=tile, precision=precision, channels_last=channels_last,
+                              tta=tta)
         target = s.mask.to(device).long()
         cm += confusion_matrix(probs.argmax(0), target, num_classes)
         valid = target != IGNORE_INDEX
