@@ -23,6 +23,8 @@ LOSSES = ("ce", "dice", "ce+dice")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("poly", "cosine", "none")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: test-time augmentation (engine/tta.py): the mean over flipped views; "flip" = 4 views, "hflip" = 2
+TTA_MODES = ("none", "hflip", "flip")
 #: Largest training crop (pixels per side): a 4096x4096 crop already needs GBs of activations.
 MAX_CROP = 4096
 MAX_BATCH = 4096
@@ -95,6 +97,14 @@ class TrainConfig:
                                     "classes differ); optimizer, schedule and epochs start fresh")
     out: Path | None = option(None, cli="--out", kind="path", metavar="RUN_DIR",
                               help="run folder (default PROJECT/runs/<run-id>); must not exist yet")
+    val_every: int = option(2, cli="--val-every", kind="int", minimum=1, maximum=MAX_EPOCHS, metavar="N",
+                            help="validate every N epochs; the last epoch always validates")
+    tta: str = option("flip", cli="--tta", choices=TTA_MODES,
+                      help="test-time augmentation of validation, evaluate and predict: the mean over "
+                           "flipped views; flip: 4 views, hflip: 2")
+    patience: int = option(5, cli="--patience", kind="int", minimum=0, maximum=MAX_EPOCHS, metavar="N",
+                           help="stop early when the validation mIoU has not improved for N validations; "
+                                "0: never (the GUI's live training never stops early)")
     steps_per_epoch: int | None = option(None, cli="--steps-per-epoch", kind="int", minimum=1, maximum=10_000_000,
                                          help="optimisation steps per epoch (default: about one pass over "
                                               "the training images)")
@@ -286,11 +296,12 @@ _ARG_TYPES: dict[str, Callable[[str], Any]] = {
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one option per TrainConfig field; every default is None, so :func:`config_from_args` knows
-    what was given. Booleans get ``--x`` / ``--no-x``."""
+    what was given (the help shows the schema's default). Booleans get ``--x`` / ``--no-x``."""
+    defaults = TrainConfig()
     for f, opt in options():
         if opt.cli is None:
             continue
-        kw: dict[str, Any] = {"dest": f.name, "default": None, "help": opt.help or None}
+        kw: dict[str, Any] = {"dest": f.name, "default": None, "help": _help_with_default(opt, getattr(defaults, f.name))}
         if opt.kind == "bool":
             kw["action"] = argparse.BooleanOptionalAction
         else:
@@ -300,6 +311,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
             if opt.metavar:
                 kw["metavar"] = opt.metavar
         parser.add_argument(opt.cli, **kw)
+
+
+def _help_with_default(opt: Option, default: Any) -> str | None:
+    """The option's help plus "(default: X)" when the default is a value (not None / empty)."""
+    if default is None or default == {} or not opt.help:
+        return opt.help or None
+    shown = ("on" if default else "off") if opt.kind == "bool" else _format_value(opt.kind, default)
+    return f"{opt.help} (default: {shown})".replace("%", "%%")
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:

@@ -23,7 +23,8 @@ from segstudio.engine.runtime import jsonable, rng_state, set_rng_state
 #: config fields a resumed run takes from the checkpoint (so it continues the same experiment)
 RESUMED_FIELDS = ("model", "model_args", "batch_size", "lr", "crop", "loss", "class_weights", "optimizer",
                   "scheduler", "warmup_epochs", "weight_decay", "momentum", "seed", "val_fraction",
-                  "steps_per_epoch", "scale_range", "flips", "color_jitter", "value_map", "pretrained")
+                  "steps_per_epoch", "scale_range", "flips", "color_jitter", "value_map", "pretrained",
+                  "val_every", "tta", "patience")
 
 
 @dataclass

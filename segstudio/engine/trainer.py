@@ -32,6 +32,7 @@ from segstudio.engine.config import TrainConfig
 from segstudio.engine.data import (AugmentParams, Augmenter, SampleCache, default_steps_per_epoch, file_mtime,
                                    model_input, rank_batch_rows, read_labeled, rescan_labeled, split_by_image)
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
+from segstudio.engine.early_stopping import EarlyStopped, EarlyStopping, is_validation_epoch
 from segstudio.engine.distributed import rank_device
 from segstudio.engine.events import (CALLBACK_NAMES, BatchSizeReduced, CheckpointSaved, EpochEnd, PreviewEvent,
                                      StepEvent, TrainEnd, TrainStart)
@@ -68,6 +69,7 @@ class Trainer:
         self.best_miou: float | None = None
         self.dist = DistOps()
         self._metrics_fh: MetricsLog | None = None
+        self.early_stop = EarlyStopping(0)  # quality hook: --patience (set from the config in _build_model)
 
     # ------------------------------------------------------------------ public, thread-safe
     def cancel(self) -> None:
@@ -111,6 +113,8 @@ class Trainer:
             self._train()
             end = TrainEnd("completed", f"training completed; best mIoU {_fmt(self.best_miou)}", None,
                            self.run_dir, self.best_miou)
+        except EarlyStopped as stop:  # quality hook: a plateau ends the run as completed, saying so
+            end = TrainEnd("completed", f"{stop}; best mIoU {_fmt(self.best_miou)}", None, self.run_dir, self.best_miou)
         except _Cancelled:
             end = TrainEnd("cancelled", "training cancelled; last checkpoint saved", None, self.run_dir, self.best_miou)
         except SegstudioError as exc:
@@ -250,7 +254,9 @@ class Trainer:
                                    self.device, self.mean, self.std, self.channels_last, not self.channels.is_rgb)
         self.pos = TrainPosition()
         self._epoch_loss = [0.0, 0]
+        self.early_stop = EarlyStopping(cfg.patience)  # quality hook
         if self.resume_ckpt is not None:
+            self.early_stop.load_state_dict(self.resume_ckpt.get("early_stopping"))
             got = restore_training_state(self.resume_ckpt, self.optimizer, self.scheduler, self.scaler, self.device,
                                          self.steps_per_epoch)
             self.pos, self.best_miou, self._epoch_loss = got.position, got.best_miou, got.epoch_loss
@@ -399,7 +405,8 @@ class Trainer:
         cm, loss_sum = validation_sums(self.model, self.val_cache.samples, self.project.num_classes, self.device,
                                        self.mean, self.std, self.precision, self.channels_last,
                                        tile=max(4 * self.config.crop, 1024), rank=int(self.dist.info.rank),
-                                       world_size=int(self.dist.info.world_size), cancelled=self._cancel.is_set)
+                                       world_size=int(self.dist.info.world_size), cancelled=self._cancel.is_set,
+                                       tta=self.config.tta)
         self.train_model.train()
         self.dist.all_reduce_sum(cm)
         self.dist.all_reduce_sum(loss_sum)
@@ -411,8 +418,9 @@ class Trainer:
         loss_t = torch.tensor(self._epoch_loss, dtype=torch.float64, device=self.device)
         self.dist.all_reduce_sum(loss_t)
         train_loss = float(loss_t[0] / max(1.0, float(loss_t[1])))
+        validated = is_validation_epoch(epoch, cfg.epochs, cfg.val_every)  # quality hook: --val-every
         try:
-            val_loss, m = self._validate()
+            val_loss, m = self._validate() if validated else (None, None)
         except torch.OutOfMemoryError:
             val_loss, m = None, None
             self._free_memory()
@@ -431,6 +439,7 @@ class Trainer:
         if improved:
             self.best_miou = miou
         self.pos = self.pos.next_epoch()
+        stop = validated and self.early_stop.update(miou)  # quality hook: --patience (state saved below)
         if improved or (miou is None and not self.val_ids):
             self._save("best", miou, metrics)
         self._save("last", miou, metrics)
@@ -442,6 +451,8 @@ class Trainer:
                 self._warn("out of memory while predicting the preview; skipped")
         if self._metrics_fh is not None:
             self._metrics_fh.flush()
+        if stop:
+            raise EarlyStopped(self.early_stop.reason(epoch, cfg.epochs))
 
     def _free_memory(self) -> None:
         """After an out-of-memory error outside the training step: back to train mode, memory released."""
@@ -457,8 +468,10 @@ class Trainer:
         """The full checkpoint (state for exact resume plus everything inference needs)."""
         run = RunDescription(self.config, list(self.project.classes), self.mean, self.std, self.steps_per_epoch,
                              self.pretrained, self.train_ids, self.val_ids, self.init_source, self.channels.to_json())
-        return training_checkpoint(run, self.model, self.optimizer, self.scheduler, self.scaler, self.device, self.pos,
+        ckpt = training_checkpoint(run, self.model, self.optimizer, self.scheduler, self.scaler, self.device, self.pos,
                                    self._epoch_loss, self.best_miou, metrics or {"miou": miou})
+        ckpt["early_stopping"] = self.early_stop.state_dict()  # quality hook
+        return ckpt
 
     def _save(self, kind: str, miou: float | None, metrics: dict | None = None) -> None:
         if not self.dist.is_main or self.run_dir is None:
