@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from quality_loop import compare  # noqa: E402
+from quality_loop import compare, scoped_env  # noqa: E402
 
 from segstudio.core.demo import DEMO_CLASSES, generate_demo_project, make_demo_sample  # noqa: E402
 from segstudio.core.project import Project  # noqa: E402
@@ -40,13 +39,13 @@ def test_project(dest: Path, demo: Project) -> Project:
     return test
 
 
-def run_demo(threads: int = 2) -> dict:
-    """Train and compare on the demo project; returns the result dict."""
+def run_demo(threads: int = 2, with_loop: bool = True) -> dict:
+    """Train and compare on the demo project; returns the result dict (``with_loop`` False: segstudio only)."""
     with tempfile.TemporaryDirectory(prefix="segstudio-demo-") as tmp:
-        os.environ.setdefault("SEGSTUDIO_LOG_DIR", str(Path(tmp) / "logs"))
         demo = generate_demo_project(Path(tmp) / "demo")
         test = test_project(Path(tmp) / "test", demo)
-        result = compare(demo, test, threads)
+        with scoped_env(SEGSTUDIO_LOG_DIR=str(Path(tmp) / "logs")):
+            result = compare(demo, test, threads, with_loop)
     return {"benchmark": "demo_miou", **result}
 
 

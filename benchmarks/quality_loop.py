@@ -122,9 +122,26 @@ def _scores(cm: torch.Tensor, names: list[str]) -> dict:
                                              for n, v in zip(names, m.per_class_iou)}}
 
 
-def compare(project: Project, test: Project, threads: int = 2) -> dict:
-    """segstudio defaults vs the plain loop for the same wall time; scores on ``test``'s labeled images."""
-    os.environ["OMP_NUM_THREADS"] = str(threads)  # the CLI's thread rule then keeps this count
+@contextlib.contextmanager
+def scoped_env(**values: str):
+    """Set environment variables for the block, restoring the previous values after it."""
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def compare(project: Project, test: Project, threads: int = 2, with_loop: bool = True) -> dict:
+    """segstudio defaults vs the plain loop for the same wall time; scores on ``test``'s labeled images.
+
+    ``with_loop`` False: segstudio only (the test of the defaults' quality uses that).
+    """
     torch.set_num_threads(threads)
     from segstudio.cli import main as cli_main
     from segstudio.commands.evaluate import evaluate
@@ -132,14 +149,17 @@ def compare(project: Project, test: Project, threads: int = 2) -> dict:
     run_dir = project.root / "runs" / "bench"
     log = io.StringIO()
     t0 = time.perf_counter()
-    with contextlib.redirect_stderr(log):
+    with contextlib.redirect_stderr(log), scoped_env(OMP_NUM_THREADS=str(threads)):  # the CLI's thread rule
         rc = cli_main(["train", str(project.root), "--out", str(run_dir)])
     seg_wall = time.perf_counter() - t0
     if rc != 0:
         raise SystemExit(f"segstudio train failed ({rc}):\n{log.getvalue()[-2000:]}")
     epochs_done = log.getvalue().count("epoch ")  # informative only
     seg = evaluate(str(run_dir / "best.pt"), str(test.root), device="cpu")
-
+    seg_iou = {n: None if v is None else round(v, 4) for n, v in seg["per_class_iou"].items()}
+    if not with_loop:
+        return {"segstudio_miou": round(seg["miou"], 4), "segstudio_wall_s": round(seg_wall, 1),
+                "segstudio_iou": seg_iou}
     images, masks = labeled_arrays(project)
     t1 = time.perf_counter()
     model, steps = plain_loop(images, masks, project.num_classes, seg_wall)
@@ -149,7 +169,6 @@ def compare(project: Project, test: Project, threads: int = 2) -> dict:
     for img, mask in zip(*labeled_arrays(test)):
         cm += confusion_matrix(torch.from_numpy(loop_predict(model, img)), torch.from_numpy(mask), C)
     loop = _scores(cm, project.class_names)
-    seg_iou = {n: None if v is None else round(v, 4) for n, v in seg["per_class_iou"].items()}
     return {"segstudio_miou": round(seg["miou"], 4), "loop_miou": loop["miou"],
             "ratio": round(seg["miou"] / max(loop["miou"], 1e-9), 3),
             "segstudio_wall_s": round(seg_wall, 1), "loop_wall_s": round(loop_wall, 1),

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ import tifffile
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from quality_loop import compare  # noqa: E402
+from quality_loop import compare, scoped_env  # noqa: E402
 
 from segstudio.core.channels import ChannelSpec, set_project_channels  # noqa: E402
 from segstudio.core.project import Project  # noqa: E402
@@ -96,12 +95,12 @@ def write_project(dest: Path, indices: range) -> Project:
 def run_second(threads: int = 2) -> dict:
     """Generate the data, train both, compare; returns the result dict."""
     with tempfile.TemporaryDirectory(prefix="segstudio-second-") as tmp:
-        os.environ.setdefault("SEGSTUDIO_LOG_DIR", str(Path(tmp) / "logs"))
         train = write_project(Path(tmp) / "train", range(TRAIN))
         test = write_project(Path(tmp) / "test", range(1000, 1000 + TEST))
         masks = np.stack([make_sample(i)[1] for i in range(TRAIN)])
         share = {n: round(float((masks == c).mean()), 4) for c, n in enumerate(CLASSES)}
-        result = compare(train, test, threads)
+        with scoped_env(SEGSTUDIO_LOG_DIR=str(Path(tmp) / "logs")):
+            result = compare(train, test, threads)
     return {"benchmark": "quality_second", **result, "class_share": share}
 
 
