@@ -71,7 +71,8 @@ class TrainConfig:
     lr: float = option(1e-3, cli="--lr", kind="float", minimum=1e-9, maximum=10.0, help="learning rate")
     crop: int = option(128, cli="--crop", kind="int", minimum=8, maximum=MAX_CROP,
                        help="training crop size in pixels (images smaller than a crop are padded)")
-    loss: str = option("ce", cli="--loss", choices=LOSSES, help="loss function")
+    loss: str = option("ce+dice", cli="--loss", choices=LOSSES,
+                       help="loss function; the Dice term keeps small and thin classes from being ignored")
     class_weights: list[float] | None = option(None, cli="--class-weights", kind="floats", metavar="W,W,...",
                                                minimum=0.0, help="loss weight per class, e.g. 0.5,1,1")
     optimizer: str = option("adamw", cli="--optimizer", choices=OPTIMIZERS, help="optimizer")
@@ -97,12 +98,12 @@ class TrainConfig:
                                     "classes differ); optimizer, schedule and epochs start fresh")
     out: Path | None = option(None, cli="--out", kind="path", metavar="RUN_DIR",
                               help="run folder (default PROJECT/runs/<run-id>); must not exist yet")
-    val_every: int = option(2, cli="--val-every", kind="int", minimum=1, maximum=MAX_EPOCHS, metavar="N",
+    val_every: int = option(4, cli="--val-every", kind="int", minimum=1, maximum=MAX_EPOCHS, metavar="N",
                             help="validate every N epochs; the last epoch always validates")
     tta: str = option("flip", cli="--tta", choices=TTA_MODES,
                       help="test-time augmentation of validation, evaluate and predict: the mean over "
                            "flipped views; flip: 4 views, hflip: 2")
-    patience: int = option(5, cli="--patience", kind="int", minimum=0, maximum=MAX_EPOCHS, metavar="N",
+    patience: int = option(3, cli="--patience", kind="int", minimum=0, maximum=MAX_EPOCHS, metavar="N",
                            help="stop early when the validation mIoU has not improved for N validations; "
                                 "0: never (the GUI's live training never stops early)")
     steps_per_epoch: int | None = option(None, cli="--steps-per-epoch", kind="int", minimum=1, maximum=10_000_000,
