@@ -71,8 +71,8 @@ class TrainConfig:
     lr: float = option(1e-3, cli="--lr", kind="float", minimum=1e-9, maximum=10.0, help="learning rate")
     crop: int = option(128, cli="--crop", kind="int", minimum=8, maximum=MAX_CROP,
                        help="training crop size in pixels (images smaller than a crop are padded)")
-    loss: str = option("ce+dice", cli="--loss", choices=LOSSES,
-                       help="loss function; the Dice term keeps small and thin classes from being ignored")
+    loss: str = option("ce", cli="--loss", choices=LOSSES,
+                       help="loss function; ce+dice can help small and thin classes")
     class_weights: list[float] | None = option(None, cli="--class-weights", kind="floats", metavar="W,W,...",
                                                minimum=0.0, help="loss weight per class, e.g. 0.5,1,1")
     optimizer: str = option("adamw", cli="--optimizer", choices=OPTIMIZERS, help="optimizer")
