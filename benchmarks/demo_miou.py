@@ -1,11 +1,13 @@
-"""Demo-project quality: train with the DEFAULT TrainConfig on the CPU, report validation mIoU and time.
+"""Demo-project quality: segstudio's DEFAULT settings vs a plain hand-written U-Net loop, same wall time.
 
-Generates the demo project (4 classes, 256x256, 20 labeled of 40), runs ``Trainer`` with
-``TrainConfig(device=...)`` and nothing else changed, and prints as its last line
-``{"miou": best validation mIoU, "seconds": wall time of the whole run, ...}``.
-Target: mIoU >= 0.8 in under 2 minutes on 2 CPU cores.
+Generates the demo project (4 classes, 256x256, 20 labeled of 40) and, as held-out test images, the
+other 20 demo images (their masks are known from the generator; neither method trains on them). Runs
+``segstudio train PROJECT`` with no options, then the loop of ``quality_loop.plain_loop`` for the same
+wall time in the same process, and scores both on the test images (segstudio through ``segstudio
+evaluate``). The last line is one JSON object: segstudio_miou, loop_miou, ratio, wall_s of each, ...
+Goal: ratio > 1 (and segstudio mIoU >= 0.8) in about 2 minutes on 2 CPU cores.
 
-    python benchmarks/demo_miou.py [--threads 2] [--device cpu]
+    python benchmarks/demo_miou.py [--threads 2]
 """
 
 from __future__ import annotations
@@ -14,52 +16,44 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import torch
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from segstudio.core.demo import generate_demo_project  # noqa: E402
-from segstudio.engine.config import TrainConfig  # noqa: E402
-from segstudio.engine.trainer import Trainer  # noqa: E402
+from quality_loop import compare, scoped_env  # noqa: E402
+
+from segstudio.core.demo import DEMO_CLASSES, generate_demo_project, make_demo_sample  # noqa: E402
+from segstudio.core.project import Project  # noqa: E402
+
+TEST_INDICES = range(20, 40)  # the demo's unlabeled half
 
 
-class _Epochs:
-    def __init__(self, verbose: bool) -> None:
-        self.verbose = verbose
-        self.mious: list[float | None] = []
-
-    def on_epoch_end(self, ev) -> None:
-        self.mious.append(ev.miou)
-        if self.verbose:
-            print(f"epoch {ev.epoch + 1}/{ev.epochs} loss {ev.train_loss:.3f} val mIoU {ev.miou:.3f} ({ev.seconds:.1f}s)",
-                  file=sys.stderr)
+def test_project(dest: Path, demo: Project) -> Project:
+    """The demo's unlabeled images (the very JPEGs on disk) with their generator masks, as a project."""
+    test = Project.create(dest, DEMO_CLASSES)
+    for i in TEST_INDICES:
+        name = f"sample_{i + 1:02d}.jpg"
+        (test.images_dir / name).write_bytes((demo.images_dir / name).read_bytes())
+        test.write_mask(name, make_demo_sample(i)[1])
+    return test
 
 
-def run_demo(threads: int = 2, device: str = "cpu", verbose: bool = False) -> dict:
-    """Train the demo project with default settings; returns the result dict."""
-    torch.set_num_threads(threads)
+def run_demo(threads: int = 2, with_loop: bool = True) -> dict:
+    """Train and compare on the demo project; returns the result dict (``with_loop`` False: segstudio only)."""
     with tempfile.TemporaryDirectory(prefix="segstudio-demo-") as tmp:
-        project = generate_demo_project(Path(tmp) / "demo")
-        epochs = _Epochs(verbose)
-        t0 = time.perf_counter()
-        end = Trainer(project, TrainConfig(device=device), [epochs]).run()
-        seconds = time.perf_counter() - t0
-    if end.status != "completed":
-        raise SystemExit(f"training {end.status}: {end.message}")
-    return {"miou": round(end.best_miou, 4), "seconds": round(seconds, 1), "final_miou": epochs.mious[-1],
-            "epochs": len(epochs.mious), "threads": threads, "device": device}
+        demo = generate_demo_project(Path(tmp) / "demo")
+        test = test_project(Path(tmp) / "test", demo)
+        with scoped_env(SEGSTUDIO_LOG_DIR=str(Path(tmp) / "logs")):
+            result = compare(demo, test, threads, with_loop)
+    return {"benchmark": "demo_miou", **result}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args()
-    print(json.dumps(run_demo(args.threads, args.device, args.verbose)))
+    print(json.dumps(run_demo(args.threads)))
 
 
 if __name__ == "__main__":

@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--tile-batch", type=int, default=None, metavar="N",
                    help="tiles per forward pass for images larger than a tile (default 4 on a CPU, 8 on a GPU)")
+    p.add_argument("--tta", choices=("none", "hflip", "flip"), default=None,
+                   help="test-time augmentation: the mean over flipped views (default: the run's own --tta)")
 
 
 def _folder_images(path: Path) -> list[Path]:
@@ -104,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     _limit_threads()
     from segstudio.engine.predictor import Predictor
 
-    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device, batch_size=args.tile_batch)
+    predictor = Predictor.from_checkpoint(args.checkpoint, device=args.device, batch_size=args.tile_batch,
+                                          tta=args.tta)
     colors = [c.rgb for c in predictor.classes]
     ok = failed = 0
     tty = sys.stderr.isatty()

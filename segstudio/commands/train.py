@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from pathlib import Path
@@ -21,10 +20,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _limit_threads() -> None:
-    if "OMP_NUM_THREADS" not in os.environ:
-        import torch
+    """torch's CPU threads by the one rule of :mod:`segstudio.engine.threads` (also the GUI worker's)."""
+    from segstudio.engine.threads import apply_torch_threads
 
-        torch.set_num_threads(min(2, torch.get_num_threads()))
+    apply_torch_threads()
 
 
 def build_config(args: argparse.Namespace):

@@ -23,6 +23,8 @@ LOSSES = ("ce", "dice", "ce+dice")
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULERS = ("poly", "cosine", "none")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+#: test-time augmentation (engine/tta.py): the mean over flipped views; "flip" = 4 views, "hflip" = 2
+TTA_MODES = ("none", "hflip", "flip")
 #: Largest training crop (pixels per side): a 4096x4096 crop already needs GBs of activations.
 MAX_CROP = 4096
 MAX_BATCH = 4096
@@ -69,7 +71,8 @@ class TrainConfig:
     lr: float = option(1e-3, cli="--lr", kind="float", minimum=1e-9, maximum=10.0, help="learning rate")
     crop: int = option(128, cli="--crop", kind="int", minimum=8, maximum=MAX_CROP,
                        help="training crop size in pixels (images smaller than a crop are padded)")
-    loss: str = option("ce", cli="--loss", choices=LOSSES, help="loss function")
+    loss: str = option("ce", cli="--loss", choices=LOSSES,
+                       help="loss function; ce+dice can help small and thin classes")
     class_weights: list[float] | None = option(None, cli="--class-weights", kind="floats", metavar="W,W,...",
                                                minimum=0.0, help="loss weight per class, e.g. 0.5,1,1")
     optimizer: str = option("adamw", cli="--optimizer", choices=OPTIMIZERS, help="optimizer")
@@ -95,6 +98,14 @@ class TrainConfig:
                                     "classes differ); optimizer, schedule and epochs start fresh")
     out: Path | None = option(None, cli="--out", kind="path", metavar="RUN_DIR",
                               help="run folder (default PROJECT/runs/<run-id>); must not exist yet")
+    val_every: int = option(4, cli="--val-every", kind="int", minimum=1, maximum=MAX_EPOCHS, metavar="N",
+                            help="validate every N epochs; the last epoch always validates")
+    tta: str = option("flip", cli="--tta", choices=TTA_MODES,
+                      help="test-time augmentation of validation, evaluate and predict: the mean over "
+                           "flipped views; flip: 4 views, hflip: 2")
+    patience: int = option(3, cli="--patience", kind="int", minimum=0, maximum=MAX_EPOCHS, metavar="N",
+                           help="stop early when the validation mIoU has not improved for N validations; "
+                                "0: never (the GUI's live training never stops early)")
     steps_per_epoch: int | None = option(None, cli="--steps-per-epoch", kind="int", minimum=1, maximum=10_000_000,
                                          help="optimisation steps per epoch (default: about one pass over "
                                               "the training images)")
@@ -289,11 +300,12 @@ _ARG_TYPES: dict[str, Callable[[str], Any]] = {
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one option per TrainConfig field; every default is None, so :func:`config_from_args` knows
-    what was given. Booleans get ``--x`` / ``--no-x``."""
+    what was given (the help shows the schema's default). Booleans get ``--x`` / ``--no-x``."""
+    defaults = TrainConfig()
     for f, opt in options():
         if opt.cli is None:
             continue
-        kw: dict[str, Any] = {"dest": f.name, "default": None, "help": opt.help or None}
+        kw: dict[str, Any] = {"dest": f.name, "default": None, "help": _help_with_default(opt, getattr(defaults, f.name))}
         if opt.kind == "bool":
             kw["action"] = argparse.BooleanOptionalAction
         else:
@@ -303,6 +315,14 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
             if opt.metavar:
                 kw["metavar"] = opt.metavar
         parser.add_argument(opt.cli, **kw)
+
+
+def _help_with_default(opt: Option, default: Any) -> str | None:
+    """The option's help plus "(default: X)" when the default is a value (not None / empty)."""
+    if default is None or default == {} or not opt.help:
+        return opt.help or None
+    shown = ("on" if default else "off") if opt.kind == "bool" else _format_value(opt.kind, default)
+    return f"{opt.help} (default: {shown})".replace("%", "%%")
 
 
 def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:

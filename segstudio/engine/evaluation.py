@@ -55,8 +55,10 @@ class EvalSums:
 
 def evaluate(model: nn.Module, samples: list[Sample], num_classes: int, device: torch.device, mean: list[float],
              std: list[float], tile: int, precision: str = "fp32", channels_last: bool = False, rank: int = 0,
-             world_size: int = 1, cancelled: Callable[[], bool] = lambda: False) -> EvalSums:
-    """Sums over this rank's share of ``samples`` (every ``world_size``-th); leaves ``model`` in eval mode."""
+             world_size: int = 1, cancelled: Callable[[], bool] = lambda: False, tta: str = "none") -> EvalSums:
+    """Sums over this rank's share of ``samples`` (every ``world_size``-th); leaves ``model`` in eval mode.
+
+    ``tta``: the run's test-time augmentation (:mod:`segstudio.engine.tta`), so evaluate reproduces validation."""
     cm = torch.zeros((num_classes, num_classes), dtype=torch.int64, device=device)
     loss_sum = torch.zeros(2, dtype=torch.float64, device=device)
     model.eval()
@@ -64,7 +66,8 @@ def evaluate(model: nn.Module, samples: list[Sample], num_classes: int, device: 
         if cancelled():
             break
         x = sample_input(s, device, mean, std)
-        probs = predict_probs(model, x, num_classes, tile=tile, precision=precision, channels_last=channels_last)
+        probs = predict_probs(model, x, num_classes, tile=tile, precision=precision, channels_last=channels_last,
+                              tta=tta)
         target = s.mask.to(device).long()
         cm += confusion_matrix(probs.argmax(0), target, num_classes)
         valid = target != IGNORE_INDEX
@@ -105,6 +108,7 @@ def evaluate_checkpoint(checkpoint: str | Path, project_path: str | Path, device
     mean, std = checkpoint_normalization(ckpt)
     tile = inference_tile(int(config.get("crop", 512)))
     precision = resolve_precision(str(config.get("precision", "auto")), dev)
+    tta = str(config.get("tta", "none"))  # runs from before the option validated without
     C = project.num_classes
     sums = EvalSums(torch.zeros((C, C), dtype=torch.int64, device=dev), torch.zeros(2, dtype=torch.float64, device=dev))
     used = 0
@@ -114,7 +118,7 @@ def evaluate_checkpoint(checkpoint: str | Path, project_path: str | Path, device
             continue
         cache = SampleCache(dev, channels)  # the same cached form validation reads
         cache.set_samples([(project.image_id(path), got[0], got[1], 0.0)])
-        one = evaluate(model, cache.samples, C, dev, mean, std, tile, precision, channels_last)
+        one = evaluate(model, cache.samples, C, dev, mean, std, tile, precision, channels_last, tta=tta)
         sums.confusion += one.confusion
         sums.loss += one.loss
         used += 1

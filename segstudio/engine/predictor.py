@@ -31,6 +31,7 @@ from segstudio.engine.pixels import native_input, range_tensor, standard_tensors
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
 from segstudio.engine.models import IMAGENET_MEAN, IMAGENET_STD
 from segstudio.engine.tiling import entropy_sum, predict_tiled, predict_tiled_mask
+from segstudio.engine.tta import tta_forward
 
 if TYPE_CHECKING:
     from segstudio.core.image_io import LoadedImage
@@ -86,12 +87,13 @@ def model_forward(model: nn.Module, device_type: str, precision: str = "fp32", c
 
 
 def predict_probs(model: nn.Module, x: torch.Tensor, num_classes: int, tile: int | None, precision: str = "fp32",
-                  channels_last: bool = False, batch_size: int = CPU_TILE_BATCH) -> torch.Tensor:
+                  channels_last: bool = False, batch_size: int = CPU_TILE_BATCH, tta: str = "none") -> torch.Tensor:
     """(K, H, W) float32 softmax probabilities for one normalised (1, C, H, W) input; tiled when larger than ``tile``.
 
-    ``batch_size`` tiles per forward pass (small by default: during training the model's memory is taken).
+    ``batch_size`` tiles per forward pass (small by default: during training the model's memory is taken);
+    ``tta`` "flip" / "hflip" averages the probabilities over flipped views (:mod:`segstudio.engine.tta`).
     """
-    forward = model_forward(model, x.device.type, precision, channels_last)
+    forward = tta_forward(model_forward(model, x.device.type, precision, channels_last), tta)
     with torch.inference_mode():
         _, _, h, w = x.shape
         if tile is not None and max(h, w) > tile:
@@ -110,12 +112,13 @@ def probs_to_prediction(probs: torch.Tensor) -> Prediction:
 class Predictor:
     """Predicts masks with a trained model. Build with :meth:`from_checkpoint` or :meth:`from_model`.
 
-    ``batch_size`` is how many tiles go through the model at once (default: :func:`default_tile_batch`).
+    ``batch_size`` is how many tiles go through the model at once (default: :func:`default_tile_batch`);
+    ``tta`` is the test-time augmentation ("none", "hflip", "flip": the mean over flipped views).
     """
 
     def __init__(self, model: nn.Module, classes: list[ClassInfo], normalization: dict, device: torch.device,
                  tile: int | None = 512, precision: str = "fp32", batch_size: int | None = None,
-                 channels: ChannelSpec | None = None) -> None:
+                 channels: ChannelSpec | None = None, tta: str = "none") -> None:
         self.model = model.to(device).eval()
         self.classes = list(classes)
         self.channels = channels or ChannelSpec.rgb()  # what the model was trained on
@@ -124,6 +127,8 @@ class Predictor:
         self.device = device
         self.tile = tile
         self.precision = precision
+        tta_forward(lambda b: b, tta)  # an unknown mode fails here, naming the valid ones
+        self.tta = tta
         if batch_size is not None and int(batch_size) < 1:
             raise ValueError(f"tile batch size must be at least 1, got {batch_size}")
         self.batch_size = int(batch_size) if batch_size is not None else default_tile_batch(device)
@@ -132,9 +137,13 @@ class Predictor:
             self.model = self.model.to(memory_format=torch.channels_last)
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, device: str = "auto", batch_size: int | None = None) -> "Predictor":
+    def from_checkpoint(cls, path: str | Path, device: str = "auto", batch_size: int | None = None,
+                        tta: str | None = None) -> "Predictor":
         """Load a checkpoint (weights only, never code); tiles are :func:`~segstudio.engine.evaluation.inference_tile`
-        of the training crop, as in validation."""
+        of the training crop, as in validation.
+
+        ``tta`` None: the run's own setting (its validation used it too), "none" for runs from before the option.
+        """
         from segstudio.engine.checkpoint import (build_model_from_checkpoint, checkpoint_channels, checkpoint_classes,
                                                  checkpoint_normalization, load_checkpoint)
 
@@ -144,18 +153,21 @@ class Predictor:
         from segstudio.engine.evaluation import inference_tile
 
         crop = int((ckpt.get("config") or {}).get("crop", 512))
+        if tta is None:
+            tta = str((ckpt.get("config") or {}).get("tta", "none"))
         precision = resolve_precision("auto", dev)  # fp32 off CUDA
         pred = cls(build_model_from_checkpoint(ckpt), checkpoint_classes(ckpt), {"mean": mean, "std": std}, dev,
-                   tile=inference_tile(crop), precision=precision, batch_size=batch_size, channels=checkpoint_channels(ckpt))
+                   tile=inference_tile(crop), precision=precision, batch_size=batch_size, channels=checkpoint_channels(ckpt),
+                   tta=tta)
         pred.checkpoint = ckpt  # type: ignore[attr-defined]
         return pred
 
     @classmethod
     def from_model(cls, model: nn.Module, classes: list[ClassInfo], normalization: dict, device: torch.device | str,
                    tile: int | None = 512, batch_size: int | None = None,
-                   channels: ChannelSpec | None = None) -> "Predictor":
+                   channels: ChannelSpec | None = None, tta: str = "none") -> "Predictor":
         dev = device if isinstance(device, torch.device) else resolve_device(device)
-        return cls(model, classes, normalization, dev, tile=tile, batch_size=batch_size, channels=channels)
+        return cls(model, classes, normalization, dev, tile=tile, batch_size=batch_size, channels=channels, tta=tta)
 
     @property
     def num_classes(self) -> int:
@@ -177,7 +189,7 @@ class Predictor:
         channels (the whole map: mind huge images)."""
         x = model_input(rgb, self.channels, self.device, self.mean, self.std)
         return predict_probs(self.model, x, self.num_classes, self.tile, self.precision, self.channels_last,
-                             self.batch_size)
+                             self.batch_size, self.tta)
 
     def predict(self, rgb: np.ndarray) -> Prediction:
         """Mask, confidence (float32) and mean entropy at the image's resolution.
@@ -198,8 +210,8 @@ class Predictor:
             lohi = range_tensor(self.channels, rgb, self.device)
             image, wrapped = storage_tensor(rgb)
             image = image.to(self.device, non_blocking=True)
-        forward = model_forward(self.model, self.device.type, self.precision, self.channels_last, self.mean, self.std,
-                                lohi, wrapped)
+        forward = tta_forward(model_forward(self.model, self.device.type, self.precision, self.channels_last,
+                                            self.mean, self.std, lohi, wrapped), self.tta)
         mask, confidence, entropy = predict_tiled_mask(forward, image, self.num_classes, tile=int(self.tile),
                                                        overlap=TILE_OVERLAP, batch_size=self.batch_size)
         return Prediction(mask, confidence, float(entropy))

@@ -36,6 +36,7 @@ from segstudio.engine.optim import build_optimizer, build_scheduler
 from segstudio.engine.pixels import model_normalization
 from segstudio.engine.run_files import METRICS_FILE, MetricsLog, check_run_dir
 from segstudio.engine.runtime import new_run_dir, seed_everything
+from segstudio.engine.early_stopping import EarlyStopping
 from segstudio.engine.train_state import TrainState, resumed_config
 
 Warn = Callable[[str], None]
@@ -118,7 +119,8 @@ def prepare_run(project_arg: Project | str | Path, config: TrainConfig, dist: Di
     warmup = min(int(round(config.warmup_epochs * steps_per_epoch)), total_steps // 4)
     optimizer = build_optimizer(config.optimizer, model.parameters(), config.lr, config.weight_decay, config.momentum)
     state = TrainState(model, optimizer, build_scheduler(optimizer, config.scheduler, total_steps, warmup),
-                       torch.amp.GradScaler("cuda", enabled=precision == "fp16"))
+                       torch.amp.GradScaler("cuda", enabled=precision == "fp16"),
+                       early_stopping=EarlyStopping(config.patience))
     if resume is not None:
         state.load_state_dict(resume, device)
     augmenter = Augmenter(AugmentParams(config.crop, tuple(config.scale_range), config.flips, config.color_jitter),

@@ -19,12 +19,14 @@ from segstudio.core.classes import ClassInfo
 from segstudio.core.errors import SegstudioError
 from segstudio.engine.checkpoint import FORMAT, VERSION, checkpoint_classes
 from segstudio.engine.config import TrainConfig
+from segstudio.engine.early_stopping import EarlyStopping
 from segstudio.engine.runtime import jsonable, rng_state, set_rng_state
 
 #: config fields a resumed run takes from the checkpoint (so it continues the same experiment)
 RESUMED_FIELDS = ("model", "model_args", "batch_size", "lr", "crop", "loss", "class_weights", "optimizer",
                   "scheduler", "warmup_epochs", "weight_decay", "momentum", "seed", "val_fraction",
-                  "steps_per_epoch", "scale_range", "flips", "color_jitter", "value_map", "pretrained")
+                  "steps_per_epoch", "scale_range", "flips", "color_jitter", "value_map", "pretrained",
+                  "val_every", "tta", "patience")
 
 
 @dataclass
@@ -64,6 +66,7 @@ class TrainState:
     position: TrainPosition = field(default_factory=TrainPosition)
     best_miou: float | None = None
     epoch_loss: list = field(default_factory=lambda: [0.0, 0])
+    early_stopping: EarlyStopping = field(default_factory=lambda: EarlyStopping(0))  # --patience
 
     def add_losses(self, losses: list[float]) -> None:
         self.epoch_loss = [self.epoch_loss[0] + float(sum(losses)), self.epoch_loss[1] + len(losses)]
@@ -79,6 +82,7 @@ class TrainState:
             "position": {"epoch": pos.epoch, "step": pos.step, "draw_pos": pos.draw_pos},
             "epoch_loss": list(self.epoch_loss),
             "best_miou": self.best_miou,
+            "early_stopping": self.early_stopping.state_dict(),
             "state_dict": {k: v.detach().clone().cpu() for k, v in self.model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -111,6 +115,7 @@ class TrainState:
         el = ckpt.get("epoch_loss")
         self.epoch_loss = [float(el[0]), int(el[1])] if self.position.step > 0 and el else [0.0, 0]
         self.best_miou = ckpt.get("best_miou")
+        self.early_stopping.load_state_dict(ckpt.get("early_stopping"))
 
 
 def _first_line(exc: BaseException) -> str:

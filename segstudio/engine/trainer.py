@@ -31,6 +31,7 @@ from segstudio.engine.checkpoint import save_checkpoint
 from segstudio.engine.config import TrainConfig
 from segstudio.engine.data import model_input, rank_batch_rows, rescan_labeled
 from segstudio.engine.distributed import NOT_DISTRIBUTED, DistInfo
+from segstudio.engine.early_stopping import EarlyStopped, is_validation_epoch
 from segstudio.engine.evaluation import evaluate, inference_tile
 from segstudio.engine.events import (CALLBACK_NAMES, BatchSizeReduced, CheckpointSaved, EpochEnd, LiveDataPicked,
                                      PreviewEvent, StepEvent, TrainEnd, TrainStart)
@@ -133,6 +134,8 @@ class Trainer:
             self.fit()
             end = TrainEnd("completed", f"training completed; best mIoU {_fmt(self.best_miou)}", None,
                            self.run_dir, self.best_miou)
+        except EarlyStopped as stop:  # a plateau ends the run as completed, saying so
+            end = TrainEnd("completed", f"{stop}; best mIoU {_fmt(self.best_miou)}", None, self.run_dir, self.best_miou)
         except _Cancelled:
             end = TrainEnd("cancelled", "training cancelled; last checkpoint saved", None, self.run_dir, self.best_miou)
         except SegstudioError as exc:
@@ -172,20 +175,22 @@ class Trainer:
             self._warn(f"batch size {cfg.batch_size} is not divisible by {ws} processes; using {s.rank_batch} per process")
 
     def fit(self) -> None:
-        """Epoch by epoch: train the epoch, validate, checkpoint, preview. Cancelling raises _Cancelled
-        after writing last.pt."""
+        """Epoch by epoch: train the epoch, validate (every ``val_every`` epochs and the last), checkpoint,
+        preview. Cancelling raises _Cancelled after writing last.pt; a plateau (``patience``) EarlyStopped."""
         pos = self.state.position
         while pos.epoch < self.config.epochs:
             t0 = time.perf_counter()
             epoch = pos.epoch
             self._train_epoch()
-            result = self._validate()
+            validated = is_validation_epoch(epoch, self.config.epochs, self.config.val_every)
+            result = self._validate() if validated else EpochResult(self.state.mean_epoch_loss(), None, None)
             m = result.metrics
             self._emit(EpochEnd(epoch, self.config.epochs, result.train_loss, result.val_loss, result.miou,
                                 m.per_class_iou if m is not None else [None] * self.setup.project.num_classes,
                                 m.dice if m is not None else None, m.pixel_acc if m is not None else None,
                                 time.perf_counter() - t0))
             pos.finish_epoch()  # the one place an epoch ends
+            plateau = validated and self.state.early_stopping.update(result.miou)  # saved with the checkpoints
             if self._should_stop():
                 self._save("last", result.to_json())
                 raise _Cancelled()
@@ -194,6 +199,8 @@ class Trainer:
                 self._guarded_preview(epoch)
             if self._metrics_log is not None:
                 self._metrics_log.flush()
+            if plateau:
+                raise EarlyStopped(self.state.early_stopping.reason(epoch, self.config.epochs))
 
     # ------------------------------------------------------------------ one epoch, one step
     def _train_epoch(self) -> None:
@@ -342,7 +349,8 @@ class Trainer:
             sums = evaluate(self.state.model, s.val_cache.samples, s.project.num_classes, s.device, s.mean, s.std,
                             tile=inference_tile(self.config.crop), precision=s.precision,
                             channels_last=s.channels_last, rank=int(self.dist.rank),
-                            world_size=int(self.dist.world_size), cancelled=self._cancel.is_set)
+                            world_size=int(self.dist.world_size), cancelled=self._cancel.is_set,
+                            tta=self.config.tta)
         except torch.OutOfMemoryError:
             pass
         s.train_model.train()

@@ -90,9 +90,11 @@ def test_evaluate_on_best_pt_prints_the_miou_the_run_recorded(tmp_path, capsys):
     # validation images larger than the inference tile: validation and evaluate both go through tiles
     project = generate_demo_project(tmp_path / "big", n_images=4, labeled=4, size=(560, 600))
     run_dir = tmp_path / "run"
-    assert main(["train", str(project.root), *TINY, "--epochs", "3", "--val-fraction", "0.5", "--out", str(run_dir)]) == 0
+    assert main(["train", str(project.root), *TINY, "--epochs", "3", "--val-fraction", "0.5", "--val-every", "1",
+                 "--out", str(run_dir)]) == 0
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     best_epoch = max((r for r in records if r["type"] == "EpochEnd"), key=lambda r: r["miou"])
+    assert all(r["miou"] is not None for r in records if r["type"] == "EpochEnd")
     capsys.readouterr()
     assert main(["evaluate", str(run_dir / "best.pt"), str(project.root), "--device", "cpu", "--split", "val"]) == 0
     result = json.loads(capsys.readouterr().out)

@@ -22,7 +22,7 @@ def tiny_config():
 
     def make(**kw):
         base = dict(model="unet", model_args={"width": 4, "depth": 2}, crop=32, batch_size=2, epochs=2,
-                    steps_per_epoch=3, device="cpu", lr=1e-2, seed=0)
+                    steps_per_epoch=3, device="cpu", lr=1e-2, seed=0, val_every=1)  # metrics every epoch
         base.update(kw)
         return TrainConfig(**base)
 

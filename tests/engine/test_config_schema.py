@@ -19,7 +19,7 @@ NON_DEFAULTS = {
     "val_fraction": 0.3, "channels_last": False, "compile": True, "resume": Path("/runs/a/last.pt"),
     "init": Path("/runs/b/best.pt"), "out": Path("/runs/c"), "steps_per_epoch": 11, "watch_project": True,
     "value_map": {0: 0, 255: 1}, "scale_range": (0.5, 2.0), "flips": False, "color_jitter": 0.3,
-    "pretrained": False,
+    "pretrained": False, "val_every": 3, "tta": "hflip", "patience": 0,
 }
 
 

@@ -1,4 +1,5 @@
-"""The demo project trains to a useful model with the default settings (benchmarks/demo_miou.py)."""
+"""The demo project trains to a useful model with the default settings (benchmarks/demo_miou.py, without
+the hand-written loop it is compared with there), scored on the demo's held-out half."""
 
 from __future__ import annotations
 
@@ -14,6 +15,6 @@ def test_demo_project_reaches_miou_with_defaults():
     spec = importlib.util.spec_from_file_location("demo_miou", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    result = module.run_demo(threads=2, device="cpu")
-    assert result["miou"] >= 0.8, result
-    assert result["epochs"] >= 1
+    result = module.run_demo(threads=2, with_loop=False)
+    # held-out images score below the validation split (one run: 0.835 here vs 0.864 validation)
+    assert result["segstudio_miou"] >= 0.78, result

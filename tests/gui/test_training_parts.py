@@ -192,7 +192,7 @@ def test_settings_form_config_and_gpu_options(qtbot, runner):
     qtbot.addWidget(form)
     form.show()
     cfg = form.config()
-    assert cfg["model"] == "unet" and cfg["device"] == "auto" and cfg["loss"] == "ce" and not cfg["watch_project"]
+    assert cfg["model"] == "unet" and cfg["device"] == "auto" and not cfg["watch_project"]
     from segstudio.engine.config import TrainConfig
 
     defaults = TrainConfig()  # one click on Train uses the engine's defaults (tuned for the demo on a CPU)
@@ -211,8 +211,20 @@ def test_settings_form_config_and_gpu_options(qtbot, runner):
     form.live_check.setChecked(True)
     live = form.config()
     assert live["watch_project"] and live["epochs"] == LIVE_EPOCHS and not form.epochs_spin.isEnabled()
+    assert live["patience"] == 0 and live["val_every"] == 1  # live training never stops early
     form.extra_config = {"steps_per_epoch": 2}
     assert form.config()["steps_per_epoch"] == 2
+
+
+def test_gui_worker_threads_follow_the_engine_rule(monkeypatch):
+    from segstudio.engine.threads import THREADS_ENV, torch_threads
+    from segstudio.gui.training.worker import worker_torch_threads
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    assert worker_torch_threads() == torch_threads(gui=True) == max(1, torch_threads() - 1)
+    monkeypatch.setenv(THREADS_ENV, "3")
+    assert worker_torch_threads() == 3
 
 
 def test_settings_form_remembers_the_last_settings(qtbot, tmp_path, runner):

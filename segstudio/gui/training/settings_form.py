@@ -208,6 +208,8 @@ class TrainSettingsForm(QWidget):
         }
         if self.live:
             cfg["scheduler"] = "none"  # no decay towards an end that never comes
+            cfg["patience"] = 0  # live training never stops early: new strokes keep coming
+            cfg["val_every"] = 1  # the panel shows the mIoU after every epoch
         cfg.update(self.start_from.config_changes())
         if self.start_from.starts_from_checkpoint:
             del cfg["model"]  # the checkpoint's model and arguments are trained (see worker.run_training)

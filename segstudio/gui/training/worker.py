@@ -25,11 +25,10 @@ TRAIN_KEY = "train"
 
 
 def worker_torch_threads() -> int:
-    """Intra-op threads for training on the CPU: leave one core to the GUI thread."""
-    env = os.environ.get("SEGSTUDIO_TORCH_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    return max(1, (os.cpu_count() or 2) - 1)
+    """Intra-op threads for training on the CPU: the engine's one rule, leaving a core to the GUI thread."""
+    from segstudio.engine.threads import torch_threads  # counts only: no torch import
+
+    return torch_threads(gui=True)
 
 
 #: GIL switch interval while a training runs (Python's default is 5 ms)
