@@ -99,6 +99,9 @@ class TrainConfig:
                                          help="optimisation steps per epoch (default: about one pass over "
                                               "the training images)")
     preview_every_epoch: bool = option(True, cli=None, kind="bool")
+    preview_every_s: float = option(0.0, cli=None, kind="float", minimum=0.0, maximum=3600.0,
+                                    help="live previews: predict the preview image at most every this many "
+                                         "seconds of training, between steps (0: once per epoch)")
     watch_project: bool = option(False, cli="--watch-project", kind="bool",
                                  help="live training: masks saved while training join the training data")
     value_map: dict[int, int] | None = option(None, cli="--mask-map", kind="value_map", metavar="MAP",

@@ -55,6 +55,18 @@ class PreviewEvent:
     mask: np.ndarray  # (H, W) uint8 at the image's full resolution
     confidence: np.ndarray  # (H, W) float32 in [0, 1]
     epoch: int
+    global_step: int  # steps done when the weights were taken (fresh vs stale)
+    wall_time: float  # time.time() when it was predicted
+
+
+@dataclass
+class LiveDataPicked:
+    """Live training drew its first crop of an edited region (the mask saved while it ran)."""
+
+    image_id: str
+    global_step: int  # the step whose batch holds the crop
+    box: tuple[int, int, int, int] | None  # the edited region (x0, y0, x1, y1), None = whole image
+    new_image: bool  # the image was not a training image before the edit
 
 
 @dataclass
@@ -90,5 +102,6 @@ CALLBACK_NAMES: dict[type, str] = {
     PreviewEvent: "on_preview",
     CheckpointSaved: "on_checkpoint",
     BatchSizeReduced: "on_batch_size_reduced",
+    LiveDataPicked: "on_live_data",
     TrainEnd: "on_end",
 }

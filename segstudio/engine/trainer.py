@@ -33,9 +33,12 @@ from segstudio.engine.data import (AugmentParams, Augmenter, SampleCache, defaul
                                    model_input, rank_batch_rows, read_labeled, rescan_labeled, split_by_image)
 from segstudio.engine.device import autocast_dtype, resolve_device, resolve_precision
 from segstudio.engine.distributed import rank_device
-from segstudio.engine.events import (CALLBACK_NAMES, BatchSizeReduced, CheckpointSaved, EpochEnd, PreviewEvent,
-                                     StepEvent, TrainEnd, TrainStart)
+from segstudio.engine.evaluation import inference_tile
+from segstudio.engine.events import (CALLBACK_NAMES, BatchSizeReduced, CheckpointSaved, EpochEnd, LiveDataPicked,
+                                     PreviewEvent, StepEvent, TrainEnd, TrainStart)
 from segstudio.engine.init_from import start_note, start_weights
+from segstudio.engine.live_data import LiveData
+from segstudio.engine.live_training import LiveSampler
 from segstudio.engine.losses import build_loss
 from segstudio.engine.metrics import metrics_from_confusion
 from segstudio.engine.models import create_model, pretrained_used
@@ -56,14 +59,17 @@ class _Cancelled(Exception):
 class Trainer:
     """Trains a model on a project's labeled images; see module docstring."""
 
-    def __init__(self, project: Project | str | Path, config: TrainConfig, callbacks: Sequence[object] = ()) -> None:
+    def __init__(self, project: Project | str | Path, config: TrainConfig, callbacks: Sequence[object] = (),
+                 live_data: LiveData | None = None) -> None:
         self._project_arg = project
         self.config = config
         self.callbacks: list[object] = list(callbacks)
         self._cancel = threading.Event()
-        self._lock = threading.Lock()
-        self._preview_id: str | None = None
+        #: saved masks and the preview image, handed over from any thread (see engine/live_data.py)
+        self.live_data = live_data if live_data is not None else LiveData()
+        self.live: LiveSampler | None = None
         self._preview_cache: tuple[str, np.ndarray] | None = None
+        self._last_preview = 0.0  # perf_counter() when the last time-based preview was done
         self.run_dir: Path | None = None
         self.best_miou: float | None = None
         self.dist = DistOps()
@@ -75,9 +81,8 @@ class Trainer:
         self._cancel.set()
 
     def set_preview_image(self, image_id: str | None) -> None:
-        """Which image the per-epoch preview shows (None = the first validation image)."""
-        with self._lock:
-            self._preview_id = image_id
+        """Which image the previews show (None = the first validation image); see :class:`LiveData`."""
+        self.live_data.set_preview_image(image_id)
 
     def add_callback(self, cb: object) -> None:
         self.callbacks.append(cb)
@@ -151,6 +156,8 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
         seed_everything(cfg.seed)
         self._load_data()
+        self.live = LiveSampler(self.live_data, self.project, self.train_cache, self.val_cache, cfg.value_map,
+                                self._warn, cfg.seed, enabled=bool(cfg.watch_project) and not self.dist.enabled)
         self._build_model()
         self._make_run_dir()
         ws = int(self.dist.info.world_size)
@@ -322,11 +329,17 @@ class Trainer:
                         self._report_step(*pending)
                     self._save("last", None)
                     raise _Cancelled()
-                idx, draws = rank_batch_rows(order, cfg.seed, epoch, self.pos.draw_pos, self.rank_batch, rank,
+                self.live.update()  # masks saved since the last step join now
+                live_rows = self.live.rows_for(self.rank_batch, self.pos.global_step)
+                plain = self.rank_batch - live_rows  # the run's normal order fills the rest of the batch
+                idx, draws = rank_batch_rows(order, cfg.seed, epoch, self.pos.draw_pos, plain, rank,
                                              self.augmenter.draws_per_sample)
+                if live_rows:
+                    idx, draws = self._with_live_rows(idx, draws, live_rows)
                 x, y = self.augmenter.batch(self.train_cache, idx, draws)
                 loss = self._step(x, y)
-                self.pos.draw_pos += self.rank_batch * ws  # after an out-of-memory retry: the smaller batch
+                # after an out-of-memory retry: the rows of the smaller batch that came from the order
+                self.pos.draw_pos += min(plain, self.rank_batch) * ws
                 now = time.perf_counter()
                 ips = self.rank_batch * ws / max(1e-9, now - t_step)
                 t_step = now
@@ -340,10 +353,29 @@ class Trainer:
                     pending = cur
                 else:
                     self._report_step(*cur)
+                if self._live_preview_due():
+                    self._guarded_preview(epoch)
+                    self._last_preview = time.perf_counter()
             if pending:
                 self._report_step(*pending)
             self._end_epoch(epoch, time.perf_counter() - t0)
             self.pos = self.pos.next_epoch()
+
+    def _with_live_rows(self, idx: list[int], draws: torch.Tensor, n: int) -> tuple[list[int], torch.Tensor]:
+        """The batch rows ``idx``/``draws`` plus ``n`` crops covering recently edited regions."""
+        cfg = self.config
+        more, more_draws, rows = self.live.draw(n, cfg.crop, tuple(cfg.scale_range), self.augmenter.draws_per_sample)
+        for r in rows:
+            if r.first:
+                self._emit(LiveDataPicked(r.image_id, self.pos.global_step, r.box, r.image_id in self.live.added))
+        return idx + more, torch.cat([draws, more_draws.to(draws.dtype)]) if len(idx) else more_draws
+
+    def _live_preview_due(self) -> bool:
+        """Time-based previews: the preview image changed, or ``preview_every_s`` of training passed."""
+        every = float(self.config.preview_every_s)
+        if every <= 0 or not self.dist.is_main:
+            return False
+        return self.live_data.take_preview_request() or time.perf_counter() - self._last_preview >= every
 
     def _should_stop(self) -> bool:
         """The cancel flag; under torchrun agreed by all ranks (every step on CPU, every 10 on GPUs)."""
@@ -434,12 +466,8 @@ class Trainer:
         if improved or (miou is None and not self.val_ids):
             self._save("best", miou, metrics)
         self._save("last", miou, metrics)
-        if cfg.preview_every_epoch:
-            try:
-                self._preview(epoch)
-            except torch.OutOfMemoryError:
-                self._free_memory()
-                self._warn("out of memory while predicting the preview; skipped")
+        if cfg.preview_every_epoch and cfg.preview_every_s <= 0:
+            self._guarded_preview(epoch)
         if self._metrics_fh is not None:
             self._metrics_fh.flush()
 
@@ -466,11 +494,18 @@ class Trainer:
         path = save_checkpoint(self.run_dir / f"{kind}.pt", self.checkpoint_dict(miou, metrics))
         self._emit(CheckpointSaved(path, kind, self.pos.epoch, miou))
 
+    def _guarded_preview(self, epoch: int) -> None:
+        try:
+            self._preview(epoch)
+        except torch.OutOfMemoryError:
+            self._free_memory()
+            self._warn("out of memory while predicting the preview; skipped")
+
     def _preview(self, epoch: int) -> None:
+        """Predict the preview image with the current weights (eval mode, no grad: BN statistics untouched)."""
         if not self.dist.is_main or not any(hasattr(cb, "on_preview") for cb in self.callbacks):
             return
-        with self._lock:
-            image_id = self._preview_id
+        image_id = self.live_data.preview_image
         if image_id is None:
             image_id = (self.val_ids or self.train_ids)[0]
         try:
@@ -483,11 +518,11 @@ class Trainer:
             return
         self.model.eval()
         x = model_input(rgb, self.channels, self.device, self.mean, self.std)
-        probs = predict_probs(self.model, x, self.project.num_classes, tile=max(self.config.crop, 256),
+        probs = predict_probs(self.model, x, self.project.num_classes, tile=inference_tile(self.config.crop),
                               precision=self.precision, channels_last=self.channels_last)
         self.train_model.train()
         pred = probs_to_prediction(probs)
-        self._emit(PreviewEvent(image_id, pred.mask, pred.confidence, epoch))
+        self._emit(PreviewEvent(image_id, pred.mask, pred.confidence, epoch, self.pos.global_step, time.time()))
 
     def _rescan(self) -> None:
         """Live training: pick up masks that are new or changed since they were cached (training split only)."""

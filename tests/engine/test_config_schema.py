@@ -47,7 +47,7 @@ def test_defaults_give_an_empty_command_line_and_parse_back_to_defaults():
 
 def test_every_field_is_reachable_from_the_command_line_or_explicitly_internal():
     internal = {f.name for f, opt in options() if opt.cli is None}
-    assert internal == {"preview_every_epoch"}
+    assert internal == {"preview_every_epoch", "preview_every_s"}
     assert {f.name for f in dataclasses.fields(TrainConfig)} == {f.name for f, _ in options()}
 
 
