@@ -62,6 +62,8 @@ class MaskDocument:
         self.max_undo_steps = max_undo_steps
         self.revision = 0  # bumps on every change, undo and redo included
         self.saved_revision = 0
+        #: bounding box of every pixel changed (painted, undone, redone) since the last save; None = none
+        self.unsaved_rect: Rect | None = None
         #: what painting may change (locked classes, only unlabeled pixels); the session sets it
         self.rules = PaintRules()
 
@@ -78,6 +80,7 @@ class MaskDocument:
     def mark_saved(self, revision: int | None = None) -> None:
         """Record that ``revision`` (default: the current one) is what is on disk."""
         self.saved_revision = self.revision if revision is None else revision
+        self.unsaved_rect = None
 
     @property
     def can_undo(self) -> bool:
@@ -105,6 +108,7 @@ class MaskDocument:
             self._listeners.remove(callback)
 
     def _notify(self, rect: Rect) -> None:
+        self.unsaved_rect = union_rect(self.unsaved_rect, rect)
         for cb in list(self._listeners):
             cb(rect)
 

@@ -1,4 +1,6 @@
 """Autosave: save ~1 s after the last edit, retry while saving fails, journal unsaved edits for recovery.
+While live training runs (``set_prompt(True)``) a finished stroke is saved after ~0.25 s, so it reaches
+the trainer at once.
 
 The session does the saving; this only decides when (Qt timers) and reports failures once each.
 """
@@ -12,6 +14,8 @@ from segstudio.session import Session
 from segstudio.session.recovery import INTERVAL_MS
 
 DEBOUNCE_MS = 1000
+#: the debounce while live training runs: a stroke joins the training data as soon as it is released
+PROMPT_DEBOUNCE_MS = 250
 RETRY_MS = 5000
 
 
@@ -22,6 +26,7 @@ class AutoSaver(QObject):
                  retry_ms: int = RETRY_MS, journal_ms: int = INTERVAL_MS, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.session, self.errors = session, errors
+        self.debounce_ms = debounce_ms
         self.timer = QTimer(self, singleShot=True, interval=debounce_ms)
         self.timer.timeout.connect(self.flush)
         self.retry_timer = QTimer(self, singleShot=True, interval=retry_ms)
@@ -31,6 +36,10 @@ class AutoSaver(QObject):
         self.journal_timer.start()
         self.failures = 0
         session.events.connect("document_edited", lambda _image_id: self.schedule())
+
+    def set_prompt(self, on: bool) -> None:
+        """Live training runs (True): save finished strokes after PROMPT_DEBOUNCE_MS instead of the debounce."""
+        self.timer.setInterval(min(self.debounce_ms, PROMPT_DEBOUNCE_MS) if on else self.debounce_ms)
 
     def schedule(self) -> None:
         """An edit happened: (re)start the debounce."""

@@ -102,6 +102,7 @@ class MainWindow(QMainWindow):
         self.autosaver = AutoSaver(self.session, self.errors, parent=self)
         self.readout = CursorReadout(self.session, self.canvas, self.status)
         self.training_panel = TrainingPanel(self.session, self.runner, self.errors, self.autosaver.save_now, self)
+        self.training_panel.liveChanged.connect(self.autosaver.set_prompt)  # live: strokes saved within ~0.25 s
         self.browser_dock = self._dock("Images", "dock_images", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.layers_dock = self._dock("Layers", "dock_layers", self.layers_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.classes_dock = self._dock("Classes", "dock_classes", self.class_panel, Qt.DockWidgetArea.RightDockWidgetArea)

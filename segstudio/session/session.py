@@ -99,6 +99,8 @@ class Session:
         self.save_error: str | None = None
         self._was_dirty = False
         self._channels = None  # the channel description decided for the open project (see channels())
+        #: image id -> bounding box (x0, y0, x1, y1) of what its last save changed (None: unknown / whole mask)
+        self.saved_boxes: dict[str, tuple[int, int, int, int] | None] = {}
 
     # ================================================================ projects
     def open_project(self, path: str | Path, keep_unsaved: bool = False) -> Project:
@@ -146,6 +148,7 @@ class Session:
         self.documents.pinned = None
         self.image_cache.clear()
         self.image_ids = []
+        self.saved_boxes.clear()
         self.current_id = self.current_image = self.current_document = None
         self.read_only_reason = self.save_error = None
         self._channels = None
@@ -346,17 +349,23 @@ class Session:
             return
         if doc.in_edit:
             doc.end_edit()
-        revision = doc.revision
+        revision, box = doc.revision, doc.unsaved_rect
         try:
             self._project().write_mask(image_id, doc.mask)
         except OSError as exc:  # SaveError is raised as it is
             raise SaveError(self._project().mask_path(image_id), exc.strerror or str(exc)) from exc
         doc.mark_saved(revision)
+        self.saved_boxes[image_id] = box  # what live training re-reads first (see saved_box)
         if self.journal is not None:
             self.journal.remove(image_id)
         self.documents.trim()
         self.events.emit("mask_saved", image_id, mask_label_status(doc.mask))
         self._notify_dirty()
+
+    def saved_box(self, image_id: str) -> tuple[int, int, int, int] | None:
+        """The region (x0, y0, x1, y1, end-exclusive) that the last save of ``image_id`` changed; None when
+        unknown (the whole mask). Subscribers of ``mask_saved`` ask it."""
+        return self.saved_boxes.get(image_id)
 
     def save_all(self) -> list[tuple[str, str]]:
         """Save every dirty mask; returns the failures as (image id, message), each one logged."""

@@ -89,8 +89,9 @@ def test_light_theme_disabled_controls_look_disabled(main_window):
     panel = main_window.training_panel
     assert not panel.stop_button.isEnabled()
     assert not main_window.actions_by_name["stop_training"].isEnabled()
-    panel.form.live_check.setChecked(True)
+    panel.live.set_checked(True)  # shown ticked without starting a training (ticking it starts one)
     assert not panel.form.epochs_spin.isEnabled()
+    panel.live.set_checked(False)
     app = QApplication.instance()
     old = app.palette()
     try:

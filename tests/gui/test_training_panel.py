@@ -154,11 +154,10 @@ def test_accept_prediction_changes_the_mask_and_undo_restores_it(qtbot, main_win
 
 def test_live_training_picks_up_a_mask_saved_after_the_start(qtbot, main_window):
     panel = tiny_panel(main_window, steps_per_epoch=2)
-    panel.form.live_check.setChecked(True)
     project: Project = main_window.project
     new_id = next(project.image_id(p) for p in project.list_images() if not project.has_mask(p))
     with qtbot.waitSignal(panel.controller.epochEnded, timeout=FINISH_TIMEOUT):
-        click(panel.train_button)
+        click(panel.live_check)  # ticking Live training starts it
     trainer = panel.controller._handle.trainer  # noqa: SLF001
     assert new_id not in trainer.train_ids
     main_window.show_image(new_id)

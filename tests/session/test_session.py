@@ -237,3 +237,25 @@ def test_adding_the_same_file_twice_copies_it_once(project_a, tmp_path):
     third = s.add_images([src])
     assert third.added == ["new_1.png"] and third.renamed == [("new.png", "new_1.png")]
     assert "stored as new_1.png" in third.summary()
+
+
+def test_a_save_knows_the_region_it_changed(project_a):
+    """Live training re-reads the edited box first: ``saved_box`` is the union of the strokes, undos
+    and redos since the previous save, asked by subscribers of ``mask_saved``."""
+    s = Session()
+    s.open_project(project_a)
+    boxes = []
+    s.events.connect("mask_saved", lambda image_id, _status: boxes.append(s.saved_box(image_id)))
+    doc = show(s, "sample_05.jpg")
+    for y in (10, 40):
+        doc.begin_edit("Brush")
+        painting.paint_segment(doc, 5, y, 20, y, 2, 1)
+        doc.end_edit()
+        s.note_edit()
+    assert s.save_all() == []
+    (x0, y0, x1, y1), = boxes
+    assert x0 <= 5 and y0 <= 10 and x1 > 20 and y1 > 40 and x1 < 40  # both strokes, nothing more
+    assert doc.undo() is not None
+    s.note_edit()
+    assert s.save_all() == [] and boxes[1][1] >= 30  # the undone second stroke only
+    assert read_mask(project_a / "masks" / "sample_05.png")[40, 10] == IGNORE_INDEX

@@ -30,7 +30,8 @@ def torchrun_command(nproc: int, project: str | Path, config: dict, out: str | P
 
     cfg = dataclasses.replace(TrainConfig.from_json(config), device=device, out=Path(out))
     args = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={int(nproc)}",
-            "-m", "segstudio", "train", str(project)] + config_to_argv(cfg, skip=("preview_every_epoch",))
+            "-m", "segstudio", "train", str(project)] + config_to_argv(
+        cfg, skip=("preview_every_epoch", "preview_every_s"))  # no previews come from another process
     return python or sys.executable, args
 
 

@@ -22,6 +22,7 @@ from segstudio.engine.config import LIVE_EPOCHS
 from segstudio.gui.errors import ErrorReporter
 from segstudio.gui.jobs import JobRunner
 from segstudio.gui.training.error_box import ErrorBox
+from segstudio.gui.training.live import LiveToggle, PreviewGate
 from segstudio.gui.training.loss_plot import LossPlot
 from segstudio.gui.training.metrics_follower import records_to_events
 from segstudio.gui.training.multi_gpu import MultiGpuRun, torchrun_command
@@ -68,6 +69,7 @@ class TrainingPanel(QWidget):
     predictionShown = Signal(str)  # image id whose prediction was handed to the session
     trainingFinished = Signal(str)  # "completed" | "cancelled" | "failed"
     runningChanged = Signal(bool)  # a training started / ended
+    liveChanged = Signal(bool)  # live training started / ended (the autosaver saves strokes promptly meanwhile)
 
     def __init__(self, session: Session, runner: JobRunner, errors: ErrorReporter, save_edits: Callable[[], bool],
                  parent: QWidget | None = None) -> None:
@@ -78,6 +80,7 @@ class TrainingPanel(QWidget):
         self.ask_stop = ask_stop_training
         self.predictions_received = 0
         self.masks_saved_during_run = 0
+        self.edits_picked = 0  # saved edits the live trainer has drawn crops of
         self._train_start = None
         self._training_root: Path | None = None
         self._live = False
@@ -86,8 +89,12 @@ class TrainingPanel(QWidget):
         self._ddp: MultiGpuRun | None = None
         self._controller: TrainingController | None = None  # built on first use (see ``controller``)
         self.prediction = PredictionService(runner, self._on_predicted, self._on_predict_failed)
+        self.preview_gate = PreviewGate()
         self._build_ui()
         self.form.restore_settings()
+        self.live = LiveToggle(self.live_check, self.start_training, self.stop_training, self.is_training,
+                               lambda: self._live, self)
+        self.live.liveChanged.connect(self.liveChanged)
         self._connect()
         self._set_running(False)
 
@@ -95,6 +102,7 @@ class TrainingPanel(QWidget):
     def _build_ui(self) -> None:
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
+        self.form = TrainSettingsForm(self.runner)
         row = QHBoxLayout()
         self.train_button = QPushButton("Train")
         self.train_button.setToolTip("Train a model on the labeled images (Ctrl+Shift+T)")
@@ -102,6 +110,8 @@ class TrainingPanel(QWidget):
         self.stop_button.setToolTip("Stop after the current batch; the last checkpoint is kept")
         row.addWidget(self.train_button)
         row.addWidget(self.stop_button)
+        self.live_check = self.form.live_check  # here, not in the form: it stays usable while a training runs
+        row.addWidget(self.live_check)
         outer.addLayout(row)
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
@@ -123,7 +133,6 @@ class TrainingPanel(QWidget):
         self.predict_all_button, self.predict_all_progress = box.predict_all_button, box.predict_all_progress
         outer.addWidget(box)
         self.tabs = QTabWidget()
-        self.form = TrainSettingsForm(self.runner)
         self.tabs.addTab(self.form, "Settings")
         self.loss_plot = LossPlot()
         self.tabs.addTab(self.loss_plot, "Curves")
@@ -158,6 +167,7 @@ class TrainingPanel(QWidget):
             c.preview.connect(self._on_preview)
             c.checkpointSaved.connect(self._on_checkpoint)
             c.batchSizeReduced.connect(self._on_batch_size_reduced)
+            c.liveDataPicked.connect(self._on_live_data)
             c.warning.connect(self._on_warning)
             c.ended.connect(self._on_end)
         return self._controller
@@ -172,15 +182,19 @@ class TrainingPanel(QWidget):
 
     def _set_running(self, running: bool) -> None:
         self.train_button.setEnabled(not running)
-        self.train_button.setText("Training…" if running else "Train")
+        self.train_button.setText(("Training live…" if self._live else "Training…") if running else "Train")
         self.stop_button.setEnabled(running)
         self.form.setEnabled(not running)
         self.runningChanged.emit(running)
 
     def _on_project_changed(self, project) -> None:
         """Another project: its runs and newest checkpoint; nothing of the old one stays (a training of it stops)."""
-        if self.is_training() and (project is None or Path(project.root) != self._training_root):
+        other = project is None or Path(project.root) != self._training_root
+        if self.is_training() and other:
             self.stop_training()
+        if other or not self.is_training():
+            self.live.reset()  # another project starts with live training unticked (and stopped)
+        self.preview_gate.forget()
         self.prediction.forget()
         self.error_box.clear()
         if not self.is_training():
@@ -216,6 +230,7 @@ class TrainingPanel(QWidget):
         self.error_box.clear()
         self.loss_plot.clear()
         self.masks_saved_during_run = 0
+        self.preview_gate.forget()
         self._train_start = None
         self._rate_start = None
         self._t0 = time.monotonic()
@@ -251,6 +266,15 @@ class TrainingPanel(QWidget):
         if not running:
             self.runs_list.refresh()
 
+    def _run_ended(self) -> None:
+        """A run has ended: the live box follows (or the live run a switch waited for starts)."""
+        was_live, self._live = self._live, False
+        self.live.training_ended(was_live)
+
+    def is_live(self) -> bool:
+        """An in-process live training runs (strokes and the image on screen reach its trainer)."""
+        return self._live and self._controller is not None and self._controller.is_running()
+
     def _same_project(self) -> bool:
         project = self.session.project
         return project is not None and self._training_root is not None and Path(project.root) == self._training_root
@@ -261,7 +285,7 @@ class TrainingPanel(QWidget):
             return
         self.status_label.setText(
             f"Training {ev.model} on {plural(ev.num_train, 'image')} ({ev.num_val} for validation), {ev.device}, "
-            f"{ev.precision}" + (" — live: saved masks join at the next epoch" if self._live else ""))
+            f"{ev.precision}" + (" — live: each finished stroke joins at once" if self._live else ""))
         self.runs_list.refresh()
 
     def _on_steps(self, points, last) -> None:
@@ -300,8 +324,14 @@ class TrainingPanel(QWidget):
                                   f"{_fmt(ev.val_loss, 4)}, mIoU {_fmt(ev.miou, 3)} ({ev.seconds:.1f} s){extra}")
 
     def _on_preview(self, ev) -> None:
-        if self._training_root is not None and \
-                self.session.set_prediction(ev.image_id, ev.mask, ev.confidence, project_root=self._training_root):
+        """A preview of the running training: shown when it is of the image on screen and newer than
+        what is shown (previews arrive coalesced, latest wins, through the relay)."""
+        if self._training_root is None or not self._same_project():
+            return
+        if not self.preview_gate.accept(ev.image_id, (float(ev.global_step), float(ev.wall_time)),
+                                        self.session.current_id):
+            return
+        if self.session.set_prediction(ev.image_id, ev.mask, ev.confidence, project_root=self._training_root):
             self.predictions_received += 1
             self.predictionShown.emit(ev.image_id)
 
@@ -312,6 +342,11 @@ class TrainingPanel(QWidget):
     def _on_batch_size_reduced(self, ev) -> None:
         if self._same_project():
             self.status_label.setText(f"Batch size reduced from {ev.old} to {ev.new}: {ev.reason}")
+
+    def _on_live_data(self, ev) -> None:
+        self.edits_picked += 1
+        if self._same_project():
+            self.status_label.setText(f"Your edit of {ev.image_id} joined the training at step {ev.global_step + 1}.")
 
     def _on_warning(self, message: str) -> None:
         log.warning("training: %s", message)
@@ -345,6 +380,7 @@ class TrainingPanel(QWidget):
                     self.use_checkpoint(info.preferred_checkpoint)
             self.runs_list.refresh()
         self.trainingFinished.emit(status)
+        self._run_ended()  # last: it may start the live run a switch waited for
 
     # ------------------------------------------------------------------ multi-GPU (torchrun subprocess)
     def _start_multi_gpu(self, nproc: int, project, config: dict) -> bool:
@@ -410,13 +446,15 @@ class TrainingPanel(QWidget):
 
     def _on_image_changed(self, image_id: str | None) -> None:
         if self._controller is not None:
-            self._controller.set_preview_image(image_id)
-        if image_id:
+            self._controller.set_preview_image(image_id)  # a live run predicts it next, at its next step
+        if image_id and not self.is_live():
             self.predict_current()
 
-    def _on_mask_saved(self, _image_id: str, _status) -> None:
+    def _on_mask_saved(self, image_id: str, _status) -> None:
         if self.is_training():
             self.masks_saved_during_run += 1
+        if self.is_live() and self._same_project():
+            self._controller.mark_changed(image_id, self.session.saved_box(image_id))
 
     def _on_predicted(self, result: PredictedImage) -> None:
         if self.session.set_prediction(result.image_id, result.mask, result.confidence,

@@ -75,6 +75,9 @@ class EventBuffer:
     def on_batch_size_reduced(self, ev) -> None:
         self._push("batch_size", ev)
 
+    def on_live_data(self, ev) -> None:
+        self._push("live_data", ev)
+
     def on_warning(self, message: str) -> None:
         self._push("warning", str(message))
 
@@ -110,7 +113,7 @@ class TrainingEvents(QObject):
 
     #: the signal names, in declaration order
     SIGNAL_NAMES = ("started", "steps", "epochEnded", "preview", "checkpointSaved", "batchSizeReduced",
-                    "warning", "ended")
+                    "liveDataPicked", "warning", "ended")
 
     started = Signal(object)
     steps = Signal(object, object)
@@ -118,6 +121,7 @@ class TrainingEvents(QObject):
     preview = Signal(object)
     checkpointSaved = Signal(object)
     batchSizeReduced = Signal(object)
+    liveDataPicked = Signal(object)  # LiveDataPicked: a saved edit reached the training batches
     warning = Signal(str)
     ended = Signal(object)
 
@@ -140,6 +144,8 @@ def emit_drained(target: TrainingEvents, d: Drained) -> None:
             target.checkpointSaved.emit(ev)
         elif kind == "batch_size":
             target.batchSizeReduced.emit(ev)
+        elif kind == "live_data":
+            target.liveDataPicked.emit(ev)
         elif kind == "warning":
             target.warning.emit(ev)
         elif kind == "end":

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from segstudio.engine.config import LIVE_EPOCHS, TrainConfig, option_of  # plain dataclasses: no torch
 from segstudio.gui.jobs import JobRunner
 from segstudio.gui.settings import app_settings
+from segstudio.gui.training.live import LIVE_PREVIEW_EVERY_S
 from segstudio.gui.training.start_from import PopupCombo, StartFromPicker
 
 DEFAULT_MODELS = ["unet", "segnet", "lraspp_mobilenet_v3", "deeplabv3_mobilenet_v3", "deeplabv3_resnet50",
@@ -114,10 +115,10 @@ class TrainSettingsForm(QWidget):
         form.addRow("Device", self.device_combo)
         self.precision_combo = _data_combo(PRECISIONS, defaults.precision)
         form.addRow("Precision", self.precision_combo)
-        self.live_check = QCheckBox("Live training (while annotating)")
-        self.live_check.setToolTip("Runs until stopped; masks saved meanwhile join the training set at the next epoch")
+        # shown by the training panel next to Train/Stop (ticking it starts live training: see training/live.py);
+        # not in this form, which is disabled while a training runs
+        self.live_check = QCheckBox("Live training")
         self.live_check.toggled.connect(lambda on: self.epochs_spin.setEnabled(not on))
-        form.addRow(self.live_check)
         self.multi_gpu_check = QCheckBox("Use all GPUs (torchrun)")
         self.gpus_spin = QSpinBox()
         self.gpus_spin.setRange(2, 2)
@@ -210,6 +211,7 @@ class TrainSettingsForm(QWidget):
             cfg["scheduler"] = "none"  # no decay towards an end that never comes
             cfg["patience"] = 0  # live training never stops early: new strokes keep coming
             cfg["val_every"] = 1  # the panel shows the mIoU after every epoch
+            cfg["preview_every_s"] = LIVE_PREVIEW_EVERY_S  # the image on screen, about every second
         cfg.update(self.start_from.config_changes())
         if self.start_from.starts_from_checkpoint:
             del cfg["model"]  # the checkpoint's model and arguments are trained (see worker.run_training)
@@ -220,7 +222,6 @@ class TrainSettingsForm(QWidget):
         """Remember the chosen settings (QSettings) for the next session."""
         cfg = {k: v for k, v in self.config().items() if k not in self.extra_config and k not in ("init", "pretrained")}
         cfg["epochs"] = int(self.epochs_spin.value())
-        cfg["live"] = self.live
         app_settings().setValue(SETTINGS_KEY, json.dumps(cfg))
 
     def restore_settings(self) -> None:
@@ -233,8 +234,7 @@ class TrainSettingsForm(QWidget):
         except ValueError:
             return
         if isinstance(cfg, dict):
-            self.apply(cfg)
-            self.live_check.setChecked(bool(cfg.get("live", False)))
+            self.apply(cfg)  # "live" is not restored: ticking it starts a training (it starts unticked)
 
     def apply(self, cfg: dict) -> None:
         """Set the widgets from a config dict (e.g. a past run's config.json)."""

@@ -4,6 +4,8 @@ The GUI thread never runs torch. Engine callbacks land in an :class:`EventBuffer
 progress channel; on the GUI thread the buffer is drained (at most every ``interval_ms``) into the
 :class:`TrainingEvents` signals of :class:`TrainingController`. Stop asks the trainer to finish after
 the current batch (its end event still arrives); closing the window cancels the job and joins it.
+Saved masks (:meth:`TrainingController.mark_changed`) and the image on screen
+(:meth:`TrainingController.set_preview_image`) reach the running trainer through its ``LiveData``.
 """
 
 from __future__ import annotations
@@ -82,20 +84,37 @@ def failed_end(message: str, tb: str | None) -> SimpleNamespace:
     return SimpleNamespace(status="failed", message=message, traceback=tb, run_dir=None, best_miou=None)
 
 
+Box = tuple[int, int, int, int]
+
+
 class _RunHandle:
-    """Shared between the GUI thread and the training thread: the trainer, the preview image, stop."""
+    """Shared between the GUI thread and the training thread: the trainer, its live data, stop.
+
+    Marks and the preview image given before the training thread has made the trainer's
+    :class:`~segstudio.engine.live_data.LiveData` are kept and handed over when it exists."""
 
     def __init__(self, preview_image: str | None) -> None:
         self.lock = threading.Lock()
         self.trainer: Any = None
+        self.live: Any = None  # the run's LiveData (made on the training thread: the engine is imported there)
         self.preview = preview_image
+        self.pending_marks: list[tuple[str, Box | None]] = []
         self.stopped = False
+
+    def bind_live(self, live: Any) -> None:
+        """The run's LiveData exists: hand over the preview image and what was saved meanwhile."""
+        with self.lock:
+            self.live = live
+            marks, self.pending_marks = self.pending_marks, []
+            preview = self.preview
+        if preview is not None:
+            live.set_preview_image(preview)
+        for image_id, box in marks:
+            live.mark_changed(image_id, box)
 
     def attach(self, trainer: Any) -> None:
         with self.lock:
             self.trainer = trainer
-            if self.preview is not None:
-                trainer.set_preview_image(self.preview)
             if self.stopped:
                 trainer.cancel()
 
@@ -109,9 +128,17 @@ class _RunHandle:
     def set_preview(self, image_id: str | None) -> None:
         with self.lock:
             self.preview = image_id
-            trainer = self.trainer
-        if trainer is not None:
-            trainer.set_preview_image(image_id)
+            live = self.live
+        if live is not None:
+            live.set_preview_image(image_id)
+
+    def mark_changed(self, image_id: str, box: Box | None) -> None:
+        with self.lock:
+            live = self.live
+            if live is None:
+                self.pending_marks.append((image_id, box))
+        if live is not None:
+            live.mark_changed(image_id, box)
 
 
 def run_training(job: Job, project_root: Path, config: dict, buffer: EventBuffer, handle: _RunHandle) -> Any:
@@ -125,6 +152,7 @@ def run_training(job: Job, project_root: Path, config: dict, buffer: EventBuffer
     try:
         prepare_compute_thread()
         from segstudio.engine.config import TrainConfig
+        from segstudio.engine.live_data import LiveData
         from segstudio.engine.trainer import Trainer
 
         freeze_gc()
@@ -133,7 +161,9 @@ def run_training(job: Job, project_root: Path, config: dict, buffer: EventBuffer
             from segstudio.engine.init_from import init_architecture
 
             cfg.model, cfg.model_args = init_architecture(cfg.init)
-        trainer = Trainer(project_root, cfg, callbacks=[buffer, _EndTracker()])
+        live = LiveData()
+        handle.bind_live(live)
+        trainer = Trainer(project_root, cfg, callbacks=[buffer, _EndTracker()], live_data=live)
         handle.attach(trainer)
         job.token.on_cancel(trainer.cancel)
         return trainer.run()
@@ -158,6 +188,7 @@ class TrainingController(TrainingEvents):
         self._buffer: EventBuffer | None = None
         self._handle: _RunHandle | None = None
         self._saved_switch_interval: float | None = None
+        self._held_ends: list[Any] = []  # the trainer's end event, emitted once the job has finished
 
     def is_running(self) -> bool:
         return self._handle is not None
@@ -168,6 +199,7 @@ class TrainingController(TrainingEvents):
             raise RuntimeError("a training is already running")
         buffer = EventBuffer()
         handle = _RunHandle(preview_image)
+        self._held_ends = []
         self._buffer, self._handle = buffer, handle
         root, cfg = Path(project_root), dict(config)
 
@@ -189,17 +221,34 @@ class TrainingController(TrainingEvents):
             self._handle.stop()
 
     def set_preview_image(self, image_id: str | None) -> None:
+        """The image on screen: the trainer's next preview is of this image (at the next step)."""
         if self._handle is not None:
             self._handle.set_preview(image_id)
 
+    def mark_changed(self, image_id: str, box: Box | None = None) -> None:
+        """A mask of the project was saved: the trainer takes it between two steps (``box``: the edited
+        region, x0, y0, x1, y1 in image pixels; None = the whole image)."""
+        if self._handle is not None:
+            self._handle.mark_changed(image_id, box)
+
     def _drain(self) -> None:
-        if self._buffer is not None:
-            emit_drained(self, self._buffer.drain())
+        """Emit what the trainer reported; its end is held back until the job has finished (see _on_done)."""
+        if self._buffer is None:
+            return
+        d = self._buffer.drain()
+        self._held_ends += [ev for kind, ev in d.events if kind == "end"]
+        d.events = [(kind, ev) for kind, ev in d.events if kind != "end"]
+        emit_drained(self, d)
 
     def _on_done(self, end: Any) -> None:
+        """The job finished: the last events, ``runningChanged(False)``, then ``ended`` (so a slot of
+        ``ended`` sees the controller idle and may start the next training)."""
         self.last_end = end
         self._drain()
+        ends, self._held_ends = self._held_ends, []
         self._finish()
+        for ev in ends:
+            self.ended.emit(ev)
 
     def _finish(self) -> None:
         if self._saved_switch_interval is not None:
