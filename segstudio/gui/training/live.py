@@ -15,7 +15,9 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QCheckBox, QMessageBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QWidget
+
+from segstudio.gui.questions import Questions
 
 LIVE_TOOLTIP = ("Tick to start training now, with these settings, until you untick it. While it runs, every "
                 "stroke you finish is saved and joins the training at once, and the prediction of the image "
@@ -27,11 +29,9 @@ LIVE_PREVIEW_EVERY_S = 1.0
 
 def ask_switch_to_live(parent: QWidget) -> bool:
     """Ask whether to stop the running (normal) training and train live instead (tests replace it)."""
-    answer = QMessageBox.question(
-        parent, "A training is running",
-        "A training is running. Stop it and start live training instead? Its last checkpoint is kept.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
+    return Questions(parent).confirm(
+        "A training is running",
+        "A training is running. Stop it and start live training instead? Its last checkpoint is kept.")
 
 
 class LiveToggle(QObject):

@@ -15,10 +15,11 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QProgressBar, QPushButton, QTabWidget,
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QProgressBar, QPushButton, QTabWidget,
                                QVBoxLayout, QWidget)
 
 from segstudio.engine.config import LIVE_EPOCHS
+from segstudio.gui.questions import Questions
 from segstudio.gui.errors import ErrorReporter
 from segstudio.gui.jobs import JobRunner
 from segstudio.gui.training.error_box import ErrorBox
@@ -56,11 +57,8 @@ def plural(n: int, noun: str) -> str:
 
 def ask_stop_training(parent: QWidget) -> bool:
     """Ask whether to stop the running training and close (tests replace this on the panel)."""
-    answer = QMessageBox.question(
-        parent, "Training is running",
-        "A training is running. Stop it and close? The last checkpoint is kept.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
-    return answer == QMessageBox.StandardButton.Yes
+    return Questions(parent).confirm("Training is running",
+                                     "A training is running. Stop it and close? The last checkpoint is kept.")
 
 
 class TrainingPanel(QWidget):
