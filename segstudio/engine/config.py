@@ -68,7 +68,8 @@ class TrainConfig:
     epochs: int = option(20, cli="--epochs", kind="int", minimum=1, maximum=MAX_EPOCHS, help="number of epochs")
     batch_size: int = option(4, cli="--batch-size", kind="int", minimum=1, maximum=MAX_BATCH,
                              help="images per step (halved automatically when the GPU runs out of memory)")
-    lr: float = option(1e-3, cli="--lr", kind="float", minimum=1e-9, maximum=10.0, help="learning rate")
+    lr: float = option(3e-3, cli="--lr", kind="float", minimum=1e-9, maximum=10.0,
+                       help="peak learning rate (after the warm-up; poly decay to 1% of it)")
     crop: int = option(128, cli="--crop", kind="int", minimum=8, maximum=MAX_CROP,
                        help="training crop size in pixels (images smaller than a crop are padded)")
     loss: str = option("ce", cli="--loss", choices=LOSSES,
