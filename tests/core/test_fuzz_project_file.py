@@ -29,7 +29,7 @@ OPERATIONS = st.lists(st.tuples(st.sampled_from(["add", "rename", "recolor", "de
                       max_size=4)
 
 
-def _check(write_config, operations) -> None:
+def assert_changes_are_safe(write_config, operations) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         root = tmp / "p"
@@ -65,9 +65,9 @@ def _check(write_config, operations) -> None:
 
 @given(config=CONFIG, operations=OPERATIONS)
 def test_fuzz_project_file_values(config, operations):
-    _check(lambda path: path.write_text(dump_json(config), encoding="utf-8"), operations)
+    assert_changes_are_safe(lambda path: path.write_text(dump_json(config), encoding="utf-8"), operations)
 
 
 @given(data=st.binary(max_size=200), operations=OPERATIONS)
 def test_fuzz_project_file_bytes(data, operations):
-    _check(lambda path: path.write_bytes(data), operations)
+    assert_changes_are_safe(lambda path: path.write_bytes(data), operations)

@@ -22,7 +22,7 @@ def _stack(c: int = 4, h: int = 24, w: int = 40, dtype=np.uint16) -> np.ndarray:
     return np.clip(arr, info.min, info.max).astype(dtype)
 
 
-def _check(img, expected_chw: np.ndarray) -> None:
+def assert_loaded_as(img, expected_chw: np.ndarray) -> None:
     expected = expected_chw.transpose(1, 2, 0)
     assert img.data.shape == expected.shape and img.data.dtype == expected.dtype
     assert np.array_equal(img.data, expected)
@@ -39,7 +39,7 @@ def test_planar_cyx_every_depth(tmp_path, dtype):
     arr = _stack(4, dtype=dtype)
     path = tmp_path / "planar.tif"
     tifffile.imwrite(path, arr, photometric="minisblack", planarconfig="separate")
-    _check(load_image(path), arr)
+    assert_loaded_as(load_image(path), arr)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
@@ -47,7 +47,7 @@ def test_interleaved_yxc(tmp_path, dtype):
     arr = _stack(5, dtype=dtype)
     path = tmp_path / "inter.tiff"
     tifffile.imwrite(path, arr.transpose(1, 2, 0), photometric="minisblack", planarconfig="contig")
-    _check(load_image(path), arr)
+    assert_loaded_as(load_image(path), arr)
 
 
 @pytest.mark.filterwarnings("ignore:.*stored as RGB with separate component planes:DeprecationWarning")
@@ -55,7 +55,7 @@ def test_tifffile_default_write_keeps_the_fourth_channel(tmp_path):
     # imwrite of a (4, Y, X) uint16 array marks the 4th sample as alpha: it is still a channel
     arr = _stack(4)
     tifffile.imwrite(tmp_path / "a.tif", arr)
-    _check(load_image(tmp_path / "a.tif"), arr)
+    assert_loaded_as(load_image(tmp_path / "a.tif"), arr)
 
 
 def test_8bit_rgba_tiff_drops_alpha_like_png(tmp_path):
@@ -73,11 +73,11 @@ def test_multi_page_pages_are_channels(tmp_path):
     with tifffile.TiffWriter(tmp_path / "pages.tif") as tw:  # one series per page
         for plane in arr:
             tw.write(plane)
-    _check(load_image(tmp_path / "pages.tif"), arr)
+    assert_loaded_as(load_image(tmp_path / "pages.tif"), arr)
     with tifffile.TiffWriter(tmp_path / "generic.tif") as tw:  # no metadata: a generic page sequence
         for plane in arr:
             tw.write(plane, metadata=None)
-    _check(load_image(tmp_path / "generic.tif"), arr)
+    assert_loaded_as(load_image(tmp_path / "generic.tif"), arr)
 
 
 def test_imagej_hyperstack_channels(tmp_path):
@@ -85,7 +85,7 @@ def test_imagej_hyperstack_channels(tmp_path):
     path = tmp_path / "ij.tif"
     tifffile.imwrite(path, arr, imagej=True, metadata={"axes": "CYX"})
     img = load_image(path)
-    _check(img, arr)
+    assert_loaded_as(img, arr)
     assert img.notes == ()
 
 
@@ -95,7 +95,7 @@ def test_imagej_tzcyx_takes_first_plane_with_a_note(tmp_path):
     path = tmp_path / "stack.tif"
     tifffile.imwrite(path, arr, imagej=True, metadata={"axes": "TZCYX"})
     img = load_image(path)
-    _check(img, arr[0, 0])
+    assert_loaded_as(img, arr[0, 0])
     assert len(img.notes) == 1 and "T=2" in img.notes[0] and "Z=3" in img.notes[0] and "first plane" in img.notes[0]
 
 
@@ -104,7 +104,7 @@ def test_ome_tiff_channels_and_names(tmp_path):
     path = tmp_path / "cells.ome.tif"
     tifffile.imwrite(path, arr, ome=True, metadata={"axes": "CYX", "Channel": {"Name": ["DAPI", "GFP", "RFP", "Cy5"]}})
     img = load_image(path)
-    _check(img, arr)
+    assert_loaded_as(img, arr)
     assert img.channel_names == ("DAPI", "GFP", "RFP", "Cy5")
 
 
@@ -113,7 +113,7 @@ def test_ome_tiff_zcyx(tmp_path):
     path = tmp_path / "z.ome.tif"
     tifffile.imwrite(path, arr, ome=True, metadata={"axes": "ZCYX"})
     img = load_image(path)
-    _check(img, arr[0])
+    assert_loaded_as(img, arr[0])
     assert "Z=3" in img.notes[0]
 
 
@@ -121,7 +121,7 @@ def test_single_channel_16bit_and_float_keep_values(tmp_path):
     arr = _stack(1, dtype=np.uint16)
     tifffile.imwrite(tmp_path / "g.tif", arr[0])
     img = load_image(tmp_path / "g.tif")
-    _check(img, arr)
+    assert_loaded_as(img, arr)
     assert img.raw.shape == arr.shape[1:]  # one channel: raw stays (H, W) as before
     f = _stack(1, dtype=np.float32)[0]
     f[0, 0] = np.nan
@@ -142,7 +142,7 @@ def test_compressed_tiffs(tmp_path):
     for comp in ("zlib", "lzw", "zstd"):
         path = tmp_path / f"{comp}.tif"
         tifffile.imwrite(path, arr, photometric="minisblack", compression=comp)
-        _check(load_image(path), arr)
+        assert_loaded_as(load_image(path), arr)
 
 
 def test_orientation_tag_applied(tmp_path):
