@@ -12,8 +12,6 @@ Goal: ratio > 1 (and segstudio mIoU >= 0.8) in about 2 minutes on 2 CPU cores.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -21,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from quality_loop import compare, scoped_env  # noqa: E402
+from quality_loop import benchmark_main, compare, scoped_env  # noqa: E402
 
 from segstudio.core.demo import DEMO_CLASSES, generate_demo_project, make_demo_sample  # noqa: E402
 from segstudio.core.project import Project  # noqa: E402
@@ -49,12 +47,5 @@ def run_demo(threads: int = 2, with_loop: bool = True) -> dict:
     return {"benchmark": "demo_miou", **result}
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args()
-    print(json.dumps(run_demo(args.threads)))
-
-
 if __name__ == "__main__":
-    main()
+    benchmark_main(run_demo, __doc__)

@@ -175,3 +175,13 @@ def compare(project: Project, test: Project, threads: int = 2, with_loop: bool =
             "segstudio_iou": seg_iou, "loop_iou": loop["iou"], "loop_steps": steps,
             "segstudio_log_lines": epochs_done, "test_images": seg["images"], "threads": threads,
             "settings": {"segstudio": "segstudio train PROJECT (defaults)", "loop": LOOP_SETTINGS}}
+
+
+def benchmark_main(run, description: str | None) -> None:
+    """The command line both quality benchmarks share: ``--threads N``, then one JSON line of ``run(threads)``."""
+    import argparse
+    import json
+
+    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2)
+    print(json.dumps(run(p.parse_args().threads)))

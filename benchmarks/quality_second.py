@@ -14,8 +14,6 @@ The last line is one JSON object: segstudio_miou, loop_miou, ratio, per-class Io
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +25,7 @@ import tifffile
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from quality_loop import compare, scoped_env  # noqa: E402
+from quality_loop import benchmark_main, compare, scoped_env  # noqa: E402
 
 from segstudio.core.channels import ChannelSpec, set_project_channels  # noqa: E402
 from segstudio.core.project import Project  # noqa: E402
@@ -104,12 +102,5 @@ def run_second(threads: int = 2) -> dict:
     return {"benchmark": "quality_second", **result, "class_share": share}
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=2)
-    args = p.parse_args()
-    print(json.dumps(run_second(args.threads)))
-
-
 if __name__ == "__main__":
-    main()
+    benchmark_main(run_second, __doc__)
